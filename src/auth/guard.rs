@@ -1,0 +1,232 @@
+//! Who is asking: the session → user lookup, the role guard every server function starts with,
+//! and the API middleware that enforces the `/api/<access>/…` policy before any argument is
+//! decoded.
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware::Next,
+    response::Response,
+};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use super::{required_access, Access, CurrentUser, Role};
+use crate::{
+    db::{self, audit::Outcome},
+    error::AppError,
+    state::AppState,
+};
+
+const SESSION_KEY: &str = "auth";
+
+/// What the server-side session holds for a signed-in user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SessionAuth {
+    user_id: i64,
+    /// The user's `session_epoch` at login; a password reset, role change or disable bumps
+    /// it and so ends every older session.
+    epoch: i64,
+    login_at_ms: i64,
+}
+
+fn internal<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> AppError {
+    move |e| {
+        tracing::error!(error = %e, "{what}");
+        AppError::Internal
+    }
+}
+
+/// The user behind this session, if it is still valid (known, enabled, same epoch, within the
+/// absolute lifetime). An invalid session is ended on the spot.
+pub async fn session_user(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<CurrentUser>, AppError> {
+    let Some(auth) = session
+        .get::<SessionAuth>(SESSION_KEY)
+        .await
+        .map_err(internal("session read failed"))?
+    else {
+        return Ok(None);
+    };
+    let too_old =
+        db::now_ms() - auth.login_at_ms > state.config.session_absolute.as_millis() as i64;
+    let user = db::users::by_id(&state.db, auth.user_id).await?;
+    match user {
+        Some(u) if !too_old && !u.disabled && u.session_epoch == auth.epoch => {
+            Ok(Some(CurrentUser {
+                id: u.id,
+                username: u.username.clone(),
+                role: u.role(),
+            }))
+        }
+        _ => {
+            session
+                .flush()
+                .await
+                .map_err(internal("session flush failed"))?;
+            Ok(None)
+        }
+    }
+}
+
+/// Starts a fresh session for `user` (a new session id: no fixation).
+pub async fn start_session(session: &Session, user: &db::users::UserRow) -> Result<(), AppError> {
+    session
+        .cycle_id()
+        .await
+        .map_err(internal("session cycle failed"))?;
+    session
+        .insert(
+            SESSION_KEY,
+            SessionAuth {
+                user_id: user.id,
+                epoch: user.session_epoch,
+                login_at_ms: db::now_ms(),
+            },
+        )
+        .await
+        .map_err(internal("session write failed"))
+}
+
+pub async fn end_session(session: &Session) -> Result<(), AppError> {
+    session
+        .flush()
+        .await
+        .map_err(internal("session flush failed"))
+}
+
+/// What a server function works with once its guard passed.
+#[derive(Clone)]
+pub struct Ctx {
+    pub state: AppState,
+    pub user: CurrentUser,
+}
+
+impl Ctx {
+    /// Records a state-changing action by this user in the audit log.
+    pub async fn audit(
+        &self,
+        action: &str,
+        target: Option<&str>,
+        outcome: Outcome,
+        detail: Option<&str>,
+    ) {
+        audit(
+            &self.state,
+            Some(&self.user.username),
+            action,
+            target,
+            outcome,
+            detail,
+        )
+        .await;
+    }
+}
+
+/// Audit writes never fail the action they describe; a failure is logged loudly instead.
+pub async fn audit(
+    state: &AppState,
+    actor: Option<&str>,
+    action: &str,
+    target: Option<&str>,
+    outcome: Outcome,
+    detail: Option<&str>,
+) {
+    if let Err(e) = db::audit::record(&state.db, actor, action, target, outcome, detail).await {
+        tracing::error!(error = %e, action, "could not write the audit log");
+    }
+}
+
+pub fn app_state() -> Result<AppState, AppError> {
+    leptos::prelude::use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the Leptos context");
+        AppError::Internal
+    })
+}
+
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(internal("no session layer"))
+}
+
+/// The guard on the first line of every protected server function.
+pub async fn require_role(role: Role) -> Result<Ctx, AppError> {
+    let state = app_state()?;
+    let session = session().await?;
+    match session_user(&state, &session).await? {
+        None => Err(AppError::Unauthorized),
+        Some(user) if user.role < role => Err(AppError::Forbidden),
+        Some(user) => Ok(Ctx { state, user }),
+    }
+}
+
+fn error_response(err: &AppError, path: &str) -> Response {
+    let body = serde_json::to_string(err).unwrap_or_else(|_| "\"Internal\"".into());
+    Response::builder()
+        .status(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(leptos::server_fn::error::SERVER_FN_ERROR_HEADER, path)
+        .body(Body::from(body))
+        .expect("static response parts are valid")
+}
+
+/// Middleware for `/api/…`: refuses a caller below the path's access level before the server
+/// function decodes anything, and gives server-function errors their real HTTP status (the
+/// server-function layer answers every error with 500).
+pub async fn api_guard(
+    State(state): State<AppState>,
+    session: Session,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path().to_string();
+    if !path.starts_with(super::API_PREFIX) {
+        return next.run(req).await;
+    }
+    match required_access(&path) {
+        None => return error_response(&AppError::NotFound("No such endpoint.".into()), &path),
+        Some(Access::Public) => {}
+        Some(Access::AtLeast(role)) => match session_user(&state, &session).await {
+            Err(e) => return error_response(&e, &path),
+            Ok(None) => return error_response(&AppError::Unauthorized, &path),
+            Ok(Some(user)) if user.role < role => {
+                audit(
+                    &state,
+                    Some(&user.username),
+                    "access.denied",
+                    Some(&path),
+                    Outcome::Denied,
+                    None,
+                )
+                .await;
+                return error_response(&AppError::Forbidden, &path);
+            }
+            Ok(Some(_)) => {}
+        },
+    }
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !res
+            .headers()
+            .contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+    {
+        return res;
+    }
+    // Re-status the error from its own body (small: it is one serialized AppError).
+    let (mut parts, body) = res.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(err.status()).unwrap_or(parts.status);
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}

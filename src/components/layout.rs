@@ -1,0 +1,133 @@
+//! The frame around every signed-in screen: navigation for the user's role, who is signed in,
+//! sign-out, the theme toggle, toasts. Pages inside it read the user from context.
+
+use leptos::prelude::*;
+use leptos_router::{
+    components::{Outlet, Redirect, A},
+    hooks::use_location,
+};
+
+use super::{theme::ThemeToggle, toast::ToastRegion};
+use crate::{
+    app::use_auth,
+    auth::{CurrentUser, Role},
+};
+
+/// The navigation entries a role may use: (path, label, minimum role).
+pub const NAV: &[(&str, &str, Role)] = &[
+    ("/", "Overview", Role::Staff),
+    ("/settings", "Settings", Role::Operator),
+    ("/users", "Users", Role::Admin),
+    ("/audit", "Audit log", Role::Admin),
+];
+
+pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
+    NAV.iter()
+        .filter(|(_, _, min)| role >= *min)
+        .map(|(path, label, _)| (*path, *label))
+        .collect()
+}
+
+/// Signed-in area: resolves the user first (blocking, so a signed-out visitor gets a real
+/// redirect from the server), then renders the frame.
+#[component]
+pub fn Layout() -> impl IntoView {
+    let auth = use_auth();
+    let location = use_location();
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match auth.user.await {
+                    Ok(Some(user)) => view! { <Frame user/> }.into_any(),
+                    Ok(None) => {
+                        let here = location.pathname.get_untracked();
+                        let next = if here == "/" { String::new() } else { format!("?next={here}") };
+                        view! { <Redirect path=format!("/login{next}")/> }.into_any()
+                    }
+                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Frame(user: CurrentUser) -> impl IntoView {
+    let auth = use_auth();
+    provide_context(user.clone());
+    let items = nav_for(user.role);
+    let logout = auth.logout;
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="topbar">
+            <a class="brand" href="/">"Letta Admin"</a>
+            <nav aria-label="Main">
+                <ul>
+                    {items
+                        .into_iter()
+                        .map(|(href, label)| view! { <li><A href=href exact=true>{label}</A></li> })
+                        .collect_view()}
+                </ul>
+            </nav>
+            <div class="account">
+                <ThemeToggle/>
+                <span class="who" data-testid="current-user">
+                    {user.username.clone()}
+                    <span class="role-tag">{user.role.label()}</span>
+                </span>
+                <button
+                    type="button"
+                    class="btn"
+                    on:click=move |_| {
+                        logout.dispatch(crate::auth::api::Logout {});
+                    }
+                >
+                    "Sign out"
+                </button>
+            </div>
+        </header>
+        <main id="main" tabindex="-1">
+            <Outlet/>
+        </main>
+        <ToastRegion/>
+    }
+}
+
+/// The signed-in user (inside the frame).
+pub fn use_user() -> CurrentUser {
+    expect_context::<CurrentUser>()
+}
+
+/// Renders `children` only for users with at least `role`; the server functions behind the
+/// page check again, this only spares the user a page of errors.
+#[component]
+pub fn RequireRole(role: Role, children: ChildrenFn) -> impl IntoView {
+    let user = use_user();
+    if user.role >= role {
+        children().into_any()
+    } else {
+        view! {
+            <section class="page">
+                <h1>"Not allowed"</h1>
+                <p>"Your role does not give access to this page."</p>
+            </section>
+        }
+        .into_any()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_role_sees_its_items() {
+        let labels = |r| nav_for(r).into_iter().map(|(_, l)| l).collect::<Vec<_>>();
+        assert_eq!(labels(Role::Staff), ["Overview"]);
+        assert_eq!(labels(Role::Operator), ["Overview", "Settings"]);
+        assert_eq!(
+            labels(Role::Admin),
+            ["Overview", "Settings", "Users", "Audit log"]
+        );
+    }
+}

@@ -1,0 +1,97 @@
+//! Typed settings from the environment, read once at start.
+//!
+//! `LETTA_BASE_URL` / `LETTA_SERVER_PASSWORD` are only first-run defaults: they are copied into
+//! the database once, and the settings page owns them after that.
+
+use std::{path::PathBuf, time::Duration};
+
+#[derive(Clone)]
+pub struct Config {
+    /// Where the SQLite file and the secret key file live.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` URL of the dashboard's database.
+    pub database_url: String,
+    /// 32-byte key (hex) for encrypting secrets at rest; if absent a key file is used.
+    pub secret_key_hex: Option<String>,
+    pub letta_base_url: Option<String>,
+    pub letta_password: Option<String>,
+    /// Set the `Secure` flag on the session cookie (serve over https).
+    pub cookie_secure: bool,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    // Hand-written so no secret can reach a log line through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url)
+            .field("secret_key", &self.secret_key_hex.as_ref().map(|_| "set"))
+            .field("letta_base_url", &self.letta_base_url)
+            .field(
+                "letta_password",
+                &self.letta_password.as_ref().map(|_| "set"),
+            )
+            .field("cookie_secure", &self.cookie_secure)
+            .finish()
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn minutes(name: &str, default: u64) -> Result<Duration, String> {
+    match var(name) {
+        None => Ok(Duration::from_secs(default * 60)),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|m| *m > 0)
+            .map(|m| Duration::from_secs(m * 60))
+            .ok_or_else(|| format!("{name} must be a positive number of minutes, got {v:?}")),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, String> {
+        let data_dir = PathBuf::from(var("LETTA_ADMIN_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = var("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("letta-admin.db").display()));
+        let cookie_secure = match var("LETTA_ADMIN_COOKIE_SECURE").as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(v) => {
+                return Err(format!(
+                    "LETTA_ADMIN_COOKIE_SECURE must be true or false, got {v:?}"
+                ))
+            }
+        };
+        Ok(Config {
+            data_dir,
+            database_url,
+            secret_key_hex: var("LETTA_ADMIN_SECRET_KEY"),
+            letta_base_url: var("LETTA_BASE_URL"),
+            letta_password: var("LETTA_SERVER_PASSWORD"),
+            cookie_secure,
+            session_idle: minutes("LETTA_ADMIN_SESSION_IDLE_MINUTES", 60)?,
+            session_absolute: minutes("LETTA_ADMIN_SESSION_MAX_MINUTES", 12 * 60)?,
+        })
+    }
+
+    /// A configuration for tests: everything inside `dir`.
+    pub fn for_dir(dir: &std::path::Path) -> Config {
+        Config {
+            data_dir: dir.to_path_buf(),
+            database_url: format!("sqlite://{}", dir.join("letta-admin.db").display()),
+            secret_key_hex: None,
+            letta_base_url: None,
+            letta_password: None,
+            cookie_secure: false,
+            session_idle: Duration::from_secs(3600),
+            session_absolute: Duration::from_secs(12 * 3600),
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! One folder per screen: `api.rs` (thin, guarded server functions whose logic lives in an
+//! `ssr` module), `page.rs` (the view).
+
+pub mod audit;
+pub mod home;
+pub mod login;
+pub mod not_found;
+pub mod setup;
+pub mod users;

@@ -1,0 +1,32 @@
+//! letta-admin: an admin dashboard for a self-hosted Letta agent server.
+//!
+//! Modules shared by server and browser: `app`, `auth` (roles, server functions), `components`,
+//! `error`, `features`. Server only: configuration, the database layer, the Letta client, start-up.
+
+pub mod app;
+pub mod auth;
+pub mod components;
+pub mod error;
+pub mod features;
+
+#[cfg(feature = "ssr")]
+pub mod cli;
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod crypto;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod security;
+#[cfg(feature = "ssr")]
+pub mod startup;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,85 @@
+use std::{io::BufRead, process::ExitCode};
+
+use letta_admin::{auth::Role, cli, config::Config, startup::Application};
+
+const USAGE: &str = "\
+letta-admin: admin dashboard for a self-hosted Letta server
+
+USAGE:
+    letta-admin                              start the dashboard (the default)
+    letta-admin serve                        the same
+    letta-admin create-user <name> <role>    create a user (role: admin, operator, staff);
+                                             the password is read from standard input
+    letta-admin reset-password <name>        set a new password (read from standard input)
+                                             and end the user's sessions; also re-enables them
+
+Configuration comes from environment variables: see the README.";
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn,sqlx=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+fn read_password() -> Result<String, String> {
+    eprintln!("Password (one line on standard input):");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_tracing();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match args.as_slice() {
+        [] | ["serve"] => serve(config).await,
+        ["create-user", name, role] => match Role::parse(role) {
+            Some(role) => match read_password() {
+                Ok(pw) => cli::create_user(&config, name, role, pw).await,
+                Err(e) => Err(e.into()),
+            },
+            None => Err(format!("unknown role {role:?}: use admin, operator or staff").into()),
+        },
+        ["reset-password", name] => match read_password() {
+            Ok(pw) => cli::reset_password(&config, name, pw).await,
+            Err(e) => Err(e.into()),
+        },
+        ["-h" | "--help" | "help"] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), letta_admin::startup::BoxError> {
+    let leptos_options = leptos::config::get_configuration(None)?.leptos_options;
+    tracing::info!(?config, "starting");
+    Application::build(config, leptos_options)
+        .await?
+        .run_until_stopped()
+        .await
+}

@@ -1,0 +1,215 @@
+//! Builds the whole application (database, sessions, state, router) and binds it, so `main`
+//! and the tests start exactly the same thing; tests bind port 0.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware::{from_fn, from_fn_with_state},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use leptos::{config::LeptosOptions, prelude::provide_context};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
+use tower_sessions::{cookie::SameSite, ExpiredDeletion, Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::{
+    app::{shell, App},
+    auth::{guard::api_guard, setup_token::SetupToken},
+    config::Config,
+    crypto::SecretBox,
+    db,
+    security::{page_csp, require_same_origin, security_headers},
+    state::AppState,
+};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    pub addr: SocketAddr,
+    /// The one-time setup token, while no admin exists (also printed to the log).
+    pub setup_token: Option<String>,
+    pub state: AppState,
+}
+
+impl Application {
+    pub async fn build(
+        config: Config,
+        leptos_options: LeptosOptions,
+    ) -> Result<Application, BoxError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            format!(
+                "cannot create the data directory {}: {e}",
+                config.data_dir.display()
+            )
+        })?;
+        let pool = db::connect(&config.database_url).await?;
+        let secrets = SecretBox::load(config.secret_key_hex.as_deref(), &config.data_dir)?;
+
+        let setup_token = if db::users::count_active_admins(&pool).await? == 0 {
+            let token = hex::encode(crate::crypto::random_bytes::<16>()?);
+            tracing::warn!(
+                "No admin account exists yet. Create the first admin at /setup?token={token} \
+                 (this token works until an admin exists; it changes on every start)"
+            );
+            Some(token)
+        } else {
+            None
+        };
+
+        let state = AppState {
+            leptos_options: leptos_options.clone(),
+            db: pool.clone(),
+            config: Arc::new(config.clone()),
+            secrets,
+            setup: setup_token
+                .clone()
+                .map(SetupToken::open)
+                .unwrap_or_default(),
+        };
+
+        let store = SqliteStore::new(pool.clone());
+        store.migrate().await?;
+        tokio::spawn(
+            store
+                .clone()
+                .continuously_delete_expired(Duration::from_secs(300)),
+        );
+        let sessions = SessionManagerLayer::new(store)
+            .with_name("letta_admin_session")
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(config.cookie_secure)
+            .with_expiry(Expiry::OnInactivity(
+                tower_sessions::cookie::time::Duration::try_from(config.session_idle)
+                    .unwrap_or(tower_sessions::cookie::time::Duration::HOUR),
+            ));
+
+        let router = router(state.clone(), sessions);
+        let listener = tokio::net::TcpListener::bind(leptos_options.site_addr).await?;
+        let addr = listener.local_addr()?;
+        Ok(Application {
+            listener,
+            router,
+            addr,
+            setup_token,
+            state,
+        })
+    }
+
+    pub async fn run_until_stopped(self) -> Result<(), BoxError> {
+        tracing::info!(addr = %self.addr, "letta-admin listening on http://{}", self.addr);
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+fn router(state: AppState, sessions: SessionManagerLayer<SqliteStore>) -> Router {
+    let routes = generate_route_list(App);
+    let site = std::path::PathBuf::from(&*state.leptos_options.site_root);
+    let pkg = site.join(&*state.leptos_options.site_pkg_dir);
+    // Built assets keep their names between builds, so browsers revalidate them (cheap: 304).
+    let assets = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .service(ServeDir::new(pkg).precompressed_br().precompressed_gzip());
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route(
+            &format!("{}/{{*fn_name}}", crate::auth::API_PREFIX),
+            get(server_fn_handler).post(server_fn_handler),
+        )
+        .leptos_routes_with_handler(routes, get(page_handler))
+        .nest_service(&format!("/{}", state.leptos_options.site_pkg_dir), assets)
+        .route_service(
+            "/favicon.ico",
+            tower_http::services::ServeFile::new(site.join("favicon.ico")),
+        )
+        .fallback(page_handler)
+        .layer(from_fn_with_state(state.clone(), api_guard))
+        .layer(sessions)
+        .layer(from_fn(require_same_origin))
+        .layer(from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(&state.db)
+        .await
+    {
+        Ok(_) => "ready".into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness check: database unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
+    leptos_axum::handle_server_fns_with_context(move || provide_context(state.clone()), req).await
+}
+
+/// Renders a page with a fresh CSP nonce: the hydration scripts carry it, and the policy
+/// names it, so no other inline script can run.
+async fn page_handler(State(state): State<AppState>, req: Request<Body>) -> Response {
+    let nonce = leptos::nonce::Nonce::new();
+    let csp = page_csp(&nonce.to_string());
+    let options = state.leptos_options.clone();
+    let handler = leptos_axum::render_app_to_stream_with_context(
+        move || {
+            provide_context(state.clone());
+            provide_context(nonce.clone());
+        },
+        move || shell(options.clone()),
+    );
+    let mut res = handler(req).await.into_response();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing open requests");
+}

@@ -1,0 +1,132 @@
+//! `spawn_app()`: the whole application on port 0 with its own temporary SQLite file, and
+//! HTTP clients that keep cookies like a browser.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use letta_admin::{auth::Role, config::Config, startup::Application};
+use serde::de::DeserializeOwned;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub setup_token: Option<String>,
+    pub state: letta_admin::state::AppState,
+    _dir: tempfile::TempDir,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::for_dir(dir.path());
+    adjust(&mut config);
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("letta_admin")
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .site_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .build();
+    let app = Application::build(config, options)
+        .await
+        .expect("app builds");
+    let addr = app.addr;
+    let setup_token = app.setup_token.clone();
+    let state = app.state.clone();
+    tokio::spawn(async move {
+        let _ = app.run_until_stopped().await;
+    });
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        setup_token,
+        state,
+        _dir: dir,
+    }
+}
+
+/// A browser-like client: keeps cookies, never follows redirects (tests look at them).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", self.body))
+    }
+
+    pub fn error(&self) -> letta_admin::error::AppError {
+        self.json()
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Calls a server function the way the browser does (form-encoded POST, JSON answer).
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> Answer {
+        let res = client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("request");
+        Answer {
+            status: res.status().as_u16(),
+            body: res.text().await.unwrap_or_default(),
+        }
+    }
+
+    /// Creates a user directly in the database (as the CLI would).
+    pub async fn add_user(&self, username: &str, role: Role) {
+        let hash = letta_admin::auth::password::hash(PASSWORD.into())
+            .await
+            .unwrap();
+        letta_admin::db::users::insert(&self.state.db, username, &hash, role)
+            .await
+            .unwrap();
+    }
+
+    /// A signed-in client for a new user with `role`.
+    pub async fn signed_in(&self, username: &str, role: Role) -> reqwest::Client {
+        self.add_user(username, role).await;
+        let c = client();
+        let a = self
+            .call(
+                &c,
+                "public/login",
+                &[("username", username), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(a.status, 200, "login failed: {}", a.body);
+        c
+    }
+
+    pub async fn audit_actions(&self) -> Vec<(Option<String>, String, String)> {
+        sqlx::query_as("SELECT actor, action, outcome FROM audit_log ORDER BY id")
+            .fetch_all(&self.state.db)
+            .await
+            .unwrap()
+    }
+}
