@@ -16,7 +16,7 @@ use crate::{
     error::AppError,
     features::{
         audit::page::AuditPage, home::page::HomePage, login::page::LoginPage, not_found::NotFound,
-        setup::page::SetupPage, users::page::UsersPage,
+        settings::page::SettingsPage, setup::page::SetupPage, users::page::UsersPage,
     },
 };
 
@@ -83,6 +83,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=HomePage/>
                     <Route path=path!("users") view=UsersPage/>
                     <Route path=path!("audit") view=AuditPage/>
+                    <Route path=path!("settings") view=SettingsPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -14,9 +14,13 @@ pub mod cli;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
+pub mod connection;
+#[cfg(feature = "ssr")]
 pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod letta;
 #[cfg(feature = "ssr")]
 pub mod security;
 #[cfg(feature = "ssr")]

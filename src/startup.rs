@@ -22,6 +22,7 @@ use crate::{
     app::{shell, App},
     auth::{guard::api_guard, setup_token::SetupToken},
     config::Config,
+    connection::LettaHub,
     crypto::SecretBox,
     db,
     security::{page_csp, require_same_origin, security_headers},
@@ -64,6 +65,7 @@ impl Application {
             None
         };
 
+        let letta = LettaHub::start(&pool, &secrets, &config).await?;
         let state = AppState {
             leptos_options: leptos_options.clone(),
             db: pool.clone(),
@@ -73,6 +75,7 @@ impl Application {
                 .clone()
                 .map(SetupToken::open)
                 .unwrap_or_default(),
+            letta,
         };
 
         let store = SqliteStore::new(pool.clone());

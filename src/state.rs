@@ -6,7 +6,9 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::SqlitePool;
 
-use crate::{auth::setup_token::SetupToken, config::Config, crypto::SecretBox};
+use crate::{
+    auth::setup_token::SetupToken, config::Config, connection::LettaHub, crypto::SecretBox,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,6 +17,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub secrets: SecretBox,
     pub setup: SetupToken,
+    /// The Letta connection, rebuilt whenever the settings change.
+    pub letta: LettaHub,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -8,6 +8,7 @@ use leptos_router::{
 };
 
 use super::{theme::ThemeToggle, toast::ToastRegion};
+use crate::features::settings::page::ConnectionBadge;
 use crate::{
     app::use_auth,
     auth::{CurrentUser, Role},
@@ -70,6 +71,7 @@ fn Frame(user: CurrentUser) -> impl IntoView {
                 </ul>
             </nav>
             <div class="account">
+                <ConnectionBadge/>
                 <ThemeToggle/>
                 <span class="who" data-testid="current-user">
                     {user.username.clone()}

@@ -5,5 +5,6 @@ pub mod audit;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod settings;
 pub mod setup;
 pub mod users;

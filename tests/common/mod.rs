@@ -2,6 +2,8 @@
 //! HTTP clients that keep cookies like a browser.
 #![allow(dead_code)]
 
+pub mod fake_letta;
+
 use std::net::SocketAddr;
 
 use letta_admin::{auth::Role, config::Config, startup::Application};

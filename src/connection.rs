@@ -1,0 +1,204 @@
+//! The live Letta connection: built from the settings in the database, swapped at once when an
+//! operator saves new ones (no restart), and the one place the stored password is decrypted.
+
+use std::{
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use sqlx::SqlitePool;
+
+use crate::{
+    config::Config,
+    crypto::SecretBox,
+    db,
+    error::AppError,
+    letta::{http_client, Connection, LettaClient, LettaError},
+};
+
+pub const KEY_BASE_URL: &str = "letta.base_url";
+pub const KEY_PASSWORD: &str = "letta.password";
+pub const KEY_TIMEOUT: &str = "letta.timeout_secs";
+/// The associated data the password is sealed with: a sealed value for anything else does
+/// not decrypt as the Letta password.
+pub const PASSWORD_PURPOSE: &str = "letta.password";
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+
+/// The settings as stored (password already decrypted: server memory only).
+#[derive(Clone, Default)]
+pub struct LettaSettings {
+    pub base_url: String,
+    pub password: Option<String>,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for LettaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LettaSettings")
+            .field("base_url", &self.base_url)
+            .field("password", &self.password.as_ref().map(|_| "set"))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// The outcome of the last background check, for the header badge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    NotConfigured,
+    Connected { version: String },
+    WrongPassword,
+    Unreachable,
+}
+
+#[derive(Clone)]
+pub struct LettaHub {
+    http: reqwest::Client,
+    client: Arc<RwLock<Option<LettaClient>>>,
+    health: Arc<RwLock<Option<(Instant, Health)>>>,
+}
+
+impl LettaHub {
+    /// Copies the environment's first-run defaults into the database (once: a value that was
+    /// ever set, even cleared, is not overwritten), then connects from the database.
+    pub async fn start(
+        db: &SqlitePool,
+        secrets: &SecretBox,
+        config: &Config,
+    ) -> Result<LettaHub, AppError> {
+        if let Some(url) = &config.letta_base_url {
+            if db::settings::put_if_absent(db, KEY_BASE_URL, url, "environment").await? {
+                tracing::info!(url, "Letta URL taken from LETTA_BASE_URL (first run)");
+            }
+        }
+        if let Some(pw) = &config.letta_password {
+            let sealed = secrets.seal(PASSWORD_PURPOSE, pw).map_err(internal)?;
+            if db::settings::put_if_absent(db, KEY_PASSWORD, &sealed, "environment").await? {
+                tracing::info!("Letta password taken from LETTA_SERVER_PASSWORD (first run)");
+            }
+        }
+        let hub = LettaHub {
+            http: http_client(),
+            client: Arc::new(RwLock::new(None)),
+            health: Arc::new(RwLock::new(None)),
+        };
+        hub.reload(db, secrets).await?;
+        Ok(hub)
+    }
+
+    /// The shared pooled HTTP client (also for testing unsaved settings).
+    pub fn http(&self) -> reqwest::Client {
+        self.http.clone()
+    }
+
+    /// Rebuilds the live client from the database; every later request uses it.
+    pub async fn reload(&self, db: &SqlitePool, secrets: &SecretBox) -> Result<(), AppError> {
+        let settings = load(db, secrets).await?;
+        let client = Connection::parse(&settings.base_url, settings.password, settings.timeout)
+            .ok()
+            .map(|conn| LettaClient::new(self.http.clone(), conn));
+        *self.client.write().map_err(internal)? = client;
+        *self.health.write().map_err(internal)? = None;
+        Ok(())
+    }
+
+    /// The client for a request, or a message that tells an operator what to do.
+    pub fn client(&self) -> Result<LettaClient, AppError> {
+        self.client
+            .read()
+            .map_err(internal)?
+            .clone()
+            .ok_or_else(|| AppError::Upstream("The Letta server is not configured yet: an operator can set it on the Settings page.".into()))
+    }
+
+    /// The connection's health, checked at most every `max_age` (the header badge asks often).
+    pub async fn health(&self, max_age: Duration) -> Health {
+        if let Ok(guard) = self.health.read() {
+            if let Some((at, h)) = guard.as_ref() {
+                if at.elapsed() < max_age {
+                    return h.clone();
+                }
+            }
+        }
+        let client = self.client.read().ok().and_then(|c| c.clone());
+        let health = match client {
+            None => Health::NotConfigured,
+            Some(c) => match c.health().await {
+                Err(_) => Health::Unreachable,
+                Ok(h) => match c.check_auth().await {
+                    Ok(()) => Health::Connected { version: h.version },
+                    Err(LettaError::Unauthorized { .. }) => Health::WrongPassword,
+                    Err(_) => Health::Unreachable,
+                },
+            },
+        };
+        if let Ok(mut guard) = self.health.write() {
+            *guard = Some((Instant::now(), health.clone()));
+        }
+        health
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> AppError {
+    tracing::error!(error = %e, "Letta settings");
+    AppError::Internal
+}
+
+pub async fn load(db: &SqlitePool, secrets: &SecretBox) -> Result<LettaSettings, AppError> {
+    let base_url = db::settings::get(db, KEY_BASE_URL)
+        .await?
+        .map(|r| r.value)
+        .unwrap_or_default();
+    let password = match db::settings::get(db, KEY_PASSWORD).await? {
+        Some(r) if !r.value.is_empty() => {
+            Some(secrets.open(PASSWORD_PURPOSE, &r.value).map_err(internal)?)
+        }
+        _ => None,
+    };
+    let timeout = db::settings::get(db, KEY_TIMEOUT)
+        .await?
+        .and_then(|r| r.value.parse::<u64>().ok())
+        .unwrap_or(DEFAULT_TIMEOUT_SECS);
+    Ok(LettaSettings {
+        base_url,
+        password,
+        timeout: Duration::from_secs(timeout),
+    })
+}
+
+/// Maps a Letta failure to what a browser may see, logging the detail (the raw body) here,
+/// on the server. The one place this translation happens.
+pub fn upstream(e: LettaError) -> AppError {
+    match e.log_detail() {
+        Some(detail) => tracing::warn!(error = %e, detail, "Letta call failed"),
+        None => tracing::warn!(error = %e, "Letta call failed"),
+    }
+    match e {
+        LettaError::NotConfigured | LettaError::InvalidBaseUrl => AppError::Upstream(
+            "The Letta server is not configured yet: an operator can set it on the Settings page.".into(),
+        ),
+        LettaError::Transport { .. } => AppError::Upstream("The Letta server is unreachable right now.".into()),
+        LettaError::Timeout => AppError::Upstream("The Letta server did not answer in time.".into()),
+        LettaError::Tls { .. } => AppError::Upstream("The secure connection to the Letta server failed.".into()),
+        LettaError::Unauthorized { .. } => AppError::Upstream(
+            "The Letta server refused the dashboard's password: an operator can fix it on the Settings page.".into(),
+        ),
+        LettaError::NotFound { .. } => AppError::NotFound("That no longer exists on the Letta server.".into()),
+        LettaError::Conflict { .. } => AppError::Conflict("The Letta server refused: it conflicts with existing data.".into()),
+        LettaError::Validation { message, .. } => AppError::Validation {
+            field: None,
+            message: format!("The Letta server rejected the input: {message}"),
+        },
+        LettaError::Server { status, .. } => AppError::Upstream(format!("The Letta server failed (HTTP {status}). Try again.")),
+        LettaError::Status { status, .. } => AppError::Upstream(format!("The Letta server answered HTTP {status}.")),
+        LettaError::Decode { .. } => {
+            AppError::Upstream("The Letta server sent an answer the dashboard does not understand.".into())
+        }
+    }
+}
+
+impl From<LettaError> for AppError {
+    fn from(e: LettaError) -> Self {
+        upstream(e)
+    }
+}

@@ -1,0 +1,412 @@
+//! Letta connection settings (operators and admins) and the connection badge (everyone).
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// "environment" (a first-run default), "dashboard", or "default" (never set).
+    pub source: String,
+    pub updated_at: Option<i64>,
+    pub updated_by: Option<String>,
+}
+
+/// The settings as the browser may see them: the password only as set / not set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsView {
+    pub base_url: String,
+    pub base_url_from: Provenance,
+    pub password_set: bool,
+    pub password_from: Provenance,
+    pub timeout_secs: u64,
+    pub timeout_from: Provenance,
+}
+
+/// The result of "Test connection".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionReport {
+    pub ok: bool,
+    /// A stable code for the outcome: connected, unreachable, timeout, tls, not_letta,
+    /// wrong_password, no_password, error.
+    pub outcome: String,
+    pub message: String,
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Badge {
+    NotConfigured,
+    Connected { version: String },
+    WrongPassword,
+    Unreachable,
+}
+
+/// What the settings form sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SettingsForm {
+    pub base_url: String,
+    /// Empty: keep the stored password.
+    #[serde(default)]
+    pub password: String,
+    /// Remove the stored password.
+    #[serde(default)]
+    pub clear_password: Option<String>,
+    pub timeout_secs: String,
+}
+
+#[server(prefix = "/api", endpoint = "operator/settings/get")]
+pub async fn get_settings() -> Result<SettingsView, AppError> {
+    let ctx = crate::auth::guard::require_role(crate::auth::Role::Operator).await?;
+    ssr::view(&ctx.state).await
+}
+
+#[server(prefix = "/api", endpoint = "operator/settings/save")]
+pub async fn save_settings(form: SettingsForm) -> Result<SettingsView, AppError> {
+    let ctx = crate::auth::guard::require_role(crate::auth::Role::Operator).await?;
+    ssr::save(&ctx, form).await
+}
+
+#[server(prefix = "/api", endpoint = "operator/settings/test")]
+pub async fn test_connection(form: SettingsForm) -> Result<ConnectionReport, AppError> {
+    let ctx = crate::auth::guard::require_role(crate::auth::Role::Operator).await?;
+    ssr::test(&ctx, form).await
+}
+
+#[server(prefix = "/api", endpoint = "staff/connection/badge")]
+pub async fn connection_badge() -> Result<Badge, AppError> {
+    let ctx = crate::auth::guard::require_role(crate::auth::Role::Staff).await?;
+    Ok(ssr::badge(&ctx).await)
+}
+
+/// Checks a Letta base URL: http or https, a host, and nothing that belongs elsewhere.
+pub fn validate_base_url(raw: &str) -> Result<String, AppError> {
+    let field = |m: &str| AppError::invalid("base_url", m);
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(field(
+            "Enter the Letta server's URL, like https://letta.example.com:8283.",
+        ));
+    }
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return Err(field("The URL must start with http:// or https://."));
+    };
+    if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
+        return Err(field("The URL must start with http:// or https://."));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(field(
+            "Leave the user name and password out of the URL; the password has its own field.",
+        ));
+    }
+    if s.contains('?') {
+        return Err(field("The URL cannot have a query (the part after ?)."));
+    }
+    if s.contains('#') {
+        return Err(field("The URL cannot have a fragment (the part after #)."));
+    }
+    if authority.is_empty() || authority.starts_with(':') || authority.contains(char::is_whitespace)
+    {
+        return Err(field(
+            "The URL needs a host name, like https://letta.example.com.",
+        ));
+    }
+    Ok(s.to_string())
+}
+
+pub fn validate_timeout(raw: &str) -> Result<u64, AppError> {
+    match raw.trim().parse::<u64>() {
+        Ok(n) if (1..=600).contains(&n) => Ok(n),
+        _ => Err(AppError::invalid(
+            "timeout_secs",
+            "The timeout must be a whole number of seconds from 1 to 600.",
+        )),
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::{
+        auth::guard::Ctx,
+        connection::{self, Health, KEY_BASE_URL, KEY_PASSWORD, KEY_TIMEOUT, PASSWORD_PURPOSE},
+        db::{self, audit::Outcome},
+        letta::{Connection, LettaClient, LettaError},
+        state::AppState,
+    };
+
+    async fn provenance(
+        state: &AppState,
+        key: &str,
+    ) -> Result<(Option<String>, Provenance), AppError> {
+        Ok(match db::settings::get(&state.db, key).await? {
+            None => (
+                None,
+                Provenance {
+                    source: "default".into(),
+                    updated_at: None,
+                    updated_by: None,
+                },
+            ),
+            Some(r) => (
+                Some(r.value),
+                Provenance {
+                    source: r.source,
+                    updated_at: Some(r.updated_at),
+                    updated_by: r.updated_by,
+                },
+            ),
+        })
+    }
+
+    pub async fn view(state: &AppState) -> Result<SettingsView, AppError> {
+        let (url, base_url_from) = provenance(state, KEY_BASE_URL).await?;
+        let (pw, password_from) = provenance(state, KEY_PASSWORD).await?;
+        let (timeout, timeout_from) = provenance(state, KEY_TIMEOUT).await?;
+        Ok(SettingsView {
+            base_url: url.unwrap_or_default(),
+            base_url_from,
+            password_set: pw.is_some_and(|p| !p.is_empty()),
+            password_from,
+            timeout_secs: timeout
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(connection::DEFAULT_TIMEOUT_SECS),
+            timeout_from,
+        })
+    }
+
+    fn wants_clear(form: &SettingsForm) -> bool {
+        matches!(form.clear_password.as_deref(), Some("on" | "true" | "1"))
+    }
+
+    pub async fn save(ctx: &Ctx, form: SettingsForm) -> Result<SettingsView, AppError> {
+        let url = validate_base_url(&form.base_url)?;
+        let timeout = validate_timeout(&form.timeout_secs)?;
+        let state = &ctx.state;
+        let who = Some(ctx.user.username.as_str());
+        let mut changed = vec![];
+        let current = view(state).await?;
+        if current.base_url != url || current.base_url_from.source == "default" {
+            db::settings::put(&state.db, KEY_BASE_URL, &url, "dashboard", who).await?;
+            changed.push("url");
+        }
+        if current.timeout_secs != timeout || current.timeout_from.source == "default" {
+            db::settings::put(
+                &state.db,
+                KEY_TIMEOUT,
+                &timeout.to_string(),
+                "dashboard",
+                who,
+            )
+            .await?;
+            changed.push("timeout");
+        }
+        if wants_clear(&form) {
+            // Kept as an empty value (not deleted), so the page can still say who cleared it
+            // and an environment default is not copied in again at the next start.
+            db::settings::put(&state.db, KEY_PASSWORD, "", "dashboard", who).await?;
+            changed.push("password cleared");
+        } else if !form.password.is_empty() {
+            let sealed = state
+                .secrets
+                .seal(PASSWORD_PURPOSE, &form.password)
+                .map_err(|e| {
+                    tracing::error!(error = %e, "sealing the Letta password");
+                    AppError::Internal
+                })?;
+            db::settings::put(&state.db, KEY_PASSWORD, &sealed, "dashboard", who).await?;
+            changed.push("password");
+        }
+        state.letta.reload(&state.db, &state.secrets).await?;
+        let detail = if changed.is_empty() {
+            "no change".to_string()
+        } else {
+            changed.join(", ")
+        };
+        ctx.audit(
+            "settings.letta.save",
+            Some(&url),
+            Outcome::Ok,
+            Some(&detail),
+        )
+        .await;
+        view(state).await
+    }
+
+    /// Tests the values in the form (saved or not). An empty password field means "the saved
+    /// password", unless "clear" is ticked.
+    pub async fn test(ctx: &Ctx, form: SettingsForm) -> Result<ConnectionReport, AppError> {
+        let url = validate_base_url(&form.base_url)?;
+        let timeout = validate_timeout(&form.timeout_secs)?;
+        let password = if wants_clear(&form) {
+            None
+        } else if !form.password.is_empty() {
+            Some(form.password.clone())
+        } else {
+            connection::load(&ctx.state.db, &ctx.state.secrets)
+                .await?
+                .password
+        };
+        let conn = Connection::parse(&url, password.clone(), Duration::from_secs(timeout))
+            .map_err(|_| AppError::invalid("base_url", "That is not a usable http(s) URL."))?;
+        let client = LettaClient::new(ctx.state.letta.http(), conn);
+        let report = probe(&client, password.is_some(), timeout).await;
+        let outcome = if report.ok {
+            Outcome::Ok
+        } else {
+            Outcome::Failed
+        };
+        ctx.audit(
+            "settings.letta.test",
+            Some(&url),
+            outcome,
+            Some(&report.outcome),
+        )
+        .await;
+        Ok(report)
+    }
+
+    fn report(outcome: &str, message: String, version: Option<String>) -> ConnectionReport {
+        ConnectionReport {
+            ok: outcome == "connected",
+            outcome: outcome.into(),
+            message,
+            version,
+        }
+    }
+
+    /// First the open health route (reachable? Letta? which version?), then an authenticated
+    /// call: the health route answers without a password, so it proves nothing about it.
+    pub async fn probe(
+        client: &LettaClient,
+        has_password: bool,
+        timeout_secs: u64,
+    ) -> ConnectionReport {
+        let started = Instant::now();
+        let health = match client.health().await {
+            Ok(h) if !h.version.is_empty() => h,
+            Ok(_) => {
+                return report(
+                    "not_letta",
+                    "That address answers, but it is not a Letta server.".into(),
+                    None,
+                )
+            }
+            Err(e) => {
+                if let Some(detail) = e.log_detail() {
+                    tracing::info!(error = %e, detail, "connection test: health check failed");
+                } else {
+                    tracing::info!(error = %e, "connection test: health check failed");
+                }
+                return match e {
+                    LettaError::Timeout => report(
+                        "timeout",
+                        format!("Timed out: no answer within {timeout_secs} s."),
+                        None,
+                    ),
+                    LettaError::Tls { .. } => report(
+                        "tls",
+                        "TLS error: the secure connection failed (check the certificate, or whether the server speaks https).".into(),
+                        None,
+                    ),
+                    LettaError::Transport { .. } => report(
+                        "unreachable",
+                        "Unreachable: nothing answers at that address (check the host and port).".into(),
+                        None,
+                    ),
+                    _ => report("not_letta", "That address answers, but it is not a Letta server.".into(), None),
+                };
+            }
+        };
+        match client.check_auth().await {
+            Ok(()) => {
+                let ms = started.elapsed().as_millis();
+                report(
+                    "connected",
+                    format!("Connected: Letta {}, {ms} ms", health.version),
+                    Some(health.version),
+                )
+            }
+            Err(LettaError::Unauthorized { .. }) if has_password => report(
+                "wrong_password",
+                "Wrong password: the Letta server refused it.".into(),
+                Some(health.version),
+            ),
+            Err(LettaError::Unauthorized { .. }) => report(
+                "no_password",
+                "This Letta server needs a password.".into(),
+                Some(health.version),
+            ),
+            Err(LettaError::Timeout) => report(
+                "timeout",
+                format!("Timed out: no answer within {timeout_secs} s."),
+                Some(health.version),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, detail = e.log_detail().unwrap_or(""), "connection test: authenticated call failed");
+                report(
+                    "error",
+                    format!(
+                        "Letta {} answered, but an authenticated call failed.",
+                        health.version
+                    ),
+                    Some(health.version),
+                )
+            }
+        }
+    }
+
+    pub async fn badge(ctx: &Ctx) -> Badge {
+        match ctx.state.letta.health(Duration::from_secs(30)).await {
+            Health::NotConfigured => Badge::NotConfigured,
+            Health::Connected { version } => Badge::Connected { version },
+            Health::WrongPassword => Badge::WrongPassword,
+            Health::Unreachable => Badge::Unreachable,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_checked_with_a_message_each() {
+        assert_eq!(
+            validate_base_url(" https://letta.example.com:8283/ ").unwrap(),
+            "https://letta.example.com:8283/"
+        );
+        assert!(validate_base_url("http://127.0.0.1:8283").is_ok());
+        assert!(validate_base_url("https://host/prefix/letta").is_ok());
+        let msg = |u: &str| {
+            validate_base_url(u)
+                .unwrap_err()
+                .for_field("base_url")
+                .unwrap()
+        };
+        assert!(msg("").contains("Enter"));
+        assert!(msg("ftp://x").contains("http:// or https://"));
+        assert!(msg("letta.example.com").contains("http:// or https://"));
+        assert!(msg("https://user:pw@host").contains("password"));
+        assert!(msg("https://host/?x=1").contains("query"));
+        assert!(msg("https://host/#top").contains("fragment"));
+        assert!(msg("https://").contains("host"));
+        assert!(msg("https://:8283").contains("host"));
+    }
+
+    #[test]
+    fn timeouts_are_bounded() {
+        assert_eq!(validate_timeout("30").unwrap(), 30);
+        for bad in ["0", "601", "abc", "-1", ""] {
+            assert!(validate_timeout(bad)
+                .unwrap_err()
+                .for_field("timeout_secs")
+                .is_some());
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! The Letta connection settings, against the in-process fake Letta (fast, with faults). The
+//! real server is covered by the contract suite and the browser tests.
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    fake_letta::{FakeLetta, Fault, SECRET_MARKER},
+    spawn_app, spawn_app_with, TestApp,
+};
+use letta_admin::{
+    auth::Role,
+    error::AppError,
+    features::settings::api::{Badge, ConnectionReport, SettingsView},
+};
+
+async fn test_conn(
+    app: &TestApp,
+    c: &reqwest::Client,
+    url: &str,
+    password: &str,
+    timeout: &str,
+) -> ConnectionReport {
+    let a = app
+        .call(
+            c,
+            "operator/settings/test",
+            &[
+                ("form[base_url]", url),
+                ("form[password]", password),
+                ("form[timeout_secs]", timeout),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    a.json()
+}
+
+async fn save(app: &TestApp, c: &reqwest::Client, url: &str, password: &str) -> common::Answer {
+    app.call(
+        c,
+        "operator/settings/save",
+        &[
+            ("form[base_url]", url),
+            ("form[password]", password),
+            ("form[timeout_secs]", "5"),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn environment_values_are_first_run_defaults_only() {
+    let fake = FakeLetta::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("s.db").display());
+    let key = "11".repeat(32);
+    let first = spawn_app_with(|c| {
+        c.database_url = db.clone();
+        c.secret_key_hex = Some(key.clone());
+        c.letta_base_url = Some(fake.url.to_string());
+        c.letta_password = Some(FakeLetta::PASSWORD.into());
+    })
+    .await;
+    let op = first.signed_in("olga", Role::Operator).await;
+    let v: SettingsView = first.call(&op, "operator/settings/get", &[]).await.json();
+    assert_eq!(v.base_url, fake.url.as_str());
+    assert_eq!(v.base_url_from.source, "environment");
+    assert!(v.password_set);
+    let b: Badge = first.call(&op, "staff/connection/badge", &[]).await.json();
+    assert!(matches!(b, Badge::Connected { .. }), "{b:?}");
+
+    // An operator changes the URL; a restart with other environment values keeps the database's.
+    assert_eq!(
+        save(&first, &op, "http://127.0.0.1:9/", "").await.status,
+        200
+    );
+    let second = spawn_app_with(|c| {
+        c.database_url = db.clone();
+        c.secret_key_hex = Some(key.clone());
+        c.letta_base_url = Some("http://elsewhere.test:8283".into());
+        c.letta_password = Some("another".into());
+    })
+    .await;
+    let c = common::client();
+    assert_eq!(
+        second
+            .call(
+                &c,
+                "public/login",
+                &[("username", "olga"), ("password", common::PASSWORD)]
+            )
+            .await
+            .status,
+        200
+    );
+    let v: SettingsView = second.call(&c, "operator/settings/get", &[]).await.json();
+    assert_eq!(v.base_url, "http://127.0.0.1:9/");
+    assert_eq!(v.base_url_from.source, "dashboard");
+    assert_eq!(v.base_url_from.updated_by.as_deref(), Some("olga"));
+    assert!(
+        v.password_set,
+        "the saved password was kept (an empty field keeps it)"
+    );
+}
+
+#[tokio::test]
+async fn test_connection_tells_each_failure_apart() {
+    let fake = FakeLetta::start().await;
+    let app = spawn_app().await;
+    let op = app.signed_in("olga", Role::Operator).await;
+
+    let ok = test_conn(&app, &op, fake.url.as_str(), FakeLetta::PASSWORD, "5").await;
+    assert!(ok.ok && ok.outcome == "connected", "{ok:?}");
+    assert!(
+        ok.message.starts_with("Connected: Letta "),
+        "{}",
+        ok.message
+    );
+    assert!(ok.message.ends_with(" ms"), "{}", ok.message);
+
+    let wrong = test_conn(&app, &op, fake.url.as_str(), "not-the-password", "5").await;
+    assert_eq!(wrong.outcome, "wrong_password");
+    assert_eq!(
+        wrong.message,
+        "Wrong password: the Letta server refused it."
+    );
+
+    let none = test_conn(&app, &op, fake.url.as_str(), "", "5").await;
+    assert_eq!(none.outcome, "no_password");
+
+    // Nothing listens on port 9 (discard) here.
+    let down = test_conn(&app, &op, "http://127.0.0.1:9", "x", "5").await;
+    assert_eq!(down.outcome, "unreachable", "{down:?}");
+
+    // The dashboard itself answers HTTP but is not Letta.
+    let not_letta = test_conn(&app, &op, &app.base, "x", "5").await;
+    assert_eq!(not_letta.outcome, "not_letta", "{not_letta:?}");
+
+    let tls = test_conn(
+        &app,
+        &op,
+        &fake.url.as_str().replace("http://", "https://"),
+        "x",
+        "5",
+    )
+    .await;
+    assert_eq!(tls.outcome, "tls", "{tls:?}");
+
+    fake.fault("GET", "/v1/health/", Fault::Sleep(Duration::from_secs(3)));
+    let slow = test_conn(&app, &op, fake.url.as_str(), FakeLetta::PASSWORD, "1").await;
+    assert_eq!(slow.outcome, "timeout", "{slow:?}");
+    assert_eq!(slow.message, "Timed out: no answer within 1 s.");
+    fake.clear_faults();
+
+    // A 500 full of SQL: reported without a byte of it.
+    fake.fault("GET", "/v1/identities/count", Fault::server_error());
+    let broken = test_conn(&app, &op, fake.url.as_str(), FakeLetta::PASSWORD, "5").await;
+    assert!(!broken.ok);
+    assert!(!format!("{broken:?}").contains(SECRET_MARKER));
+}
+
+#[tokio::test]
+async fn bad_urls_and_timeouts_are_refused_beside_their_field() {
+    let app = spawn_app().await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    for (url, expect) in [
+        ("ftp://letta", "http:// or https://"),
+        ("https://admin:pw@letta", "password"),
+        ("https://letta/?x=1", "query"),
+        ("https://letta/#a", "fragment"),
+    ] {
+        let a = save(&app, &op, url, "").await;
+        assert_eq!(a.status, 422);
+        let msg = a.error().for_field("base_url").unwrap();
+        assert!(msg.contains(expect), "{url}: {msg}");
+    }
+    let a = app
+        .call(
+            &op,
+            "operator/settings/save",
+            &[("form[base_url]", "http://x"), ("form[timeout_secs]", "0")],
+        )
+        .await;
+    assert!(a.error().for_field("timeout_secs").is_some());
+}
+
+#[tokio::test]
+async fn saving_takes_effect_at_once_and_clearing_removes_the_password() {
+    let fake = FakeLetta::start().await;
+    let app = spawn_app().await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    let badge = |b: common::Answer| b.json::<Badge>();
+
+    assert_eq!(
+        badge(app.call(&op, "staff/connection/badge", &[]).await),
+        Badge::NotConfigured
+    );
+    assert_eq!(
+        save(&app, &op, fake.url.as_str(), FakeLetta::PASSWORD)
+            .await
+            .status,
+        200
+    );
+    assert!(matches!(
+        badge(app.call(&op, "staff/connection/badge", &[]).await),
+        Badge::Connected { .. }
+    ));
+    assert!(app.state.letta.client().is_ok());
+
+    assert_eq!(
+        save(&app, &op, fake.url.as_str(), "wrong").await.status,
+        200
+    );
+    assert_eq!(
+        badge(app.call(&op, "staff/connection/badge", &[]).await),
+        Badge::WrongPassword
+    );
+
+    let cleared = app
+        .call(
+            &op,
+            "operator/settings/save",
+            &[
+                ("form[base_url]", fake.url.as_str()),
+                ("form[clear_password]", "on"),
+                ("form[timeout_secs]", "5"),
+            ],
+        )
+        .await;
+    let v: SettingsView = cleared.json();
+    assert!(!v.password_set);
+    assert_eq!(v.password_from.updated_by.as_deref(), Some("olga"));
+    let actions = app.audit_actions().await;
+    assert!(
+        actions
+            .iter()
+            .filter(|a| a.1 == "settings.letta.save")
+            .count()
+            == 3
+    );
+}
+
+#[tokio::test]
+async fn letta_failures_become_short_messages_without_upstream_bodies() {
+    let fake = FakeLetta::start().await;
+    let app = spawn_app().await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    assert_eq!(
+        save(&app, &op, fake.url.as_str(), FakeLetta::PASSWORD)
+            .await
+            .status,
+        200
+    );
+    let client = app.state.letta.client().unwrap();
+    let cases: Vec<(Fault, fn(&AppError) -> bool)> = vec![
+        (
+            Fault::server_error(),
+            |e| matches!(e, AppError::Upstream(m) if m.contains("HTTP 500")),
+        ),
+        (
+            Fault::unauthorized(),
+            |e| matches!(e, AppError::Upstream(m) if m.contains("password")),
+        ),
+        (
+            Fault::validation_repr(),
+            |e| matches!(e, AppError::Validation { message, .. } if message.starts_with("The Letta server rejected the input:")),
+        ),
+        (Fault::conflict_sql(), |e| {
+            matches!(e, AppError::Conflict(_))
+        }),
+        (Fault::not_found_sql(), |e| {
+            matches!(e, AppError::NotFound(_))
+        }),
+        (
+            Fault::MalformedJson,
+            |e| matches!(e, AppError::Upstream(m) if m.contains("does not understand")),
+        ),
+        (Fault::ResetMidBody, |e| matches!(e, AppError::Upstream(_))),
+    ];
+    for (fault, expected) in cases {
+        let label = format!("{fault:?}");
+        fake.clear_faults();
+        fake.fault("GET", "/v1/identities/count", fault);
+        let err: AppError = client.check_auth().await.expect_err(&label).into();
+        assert!(expected(&err), "{label} → {err:?}");
+        let shown = serde_json::to_string(&err).unwrap() + &err.to_string();
+        assert!(
+            !shown.contains(SECRET_MARKER) && !shown.contains("SELECT"),
+            "{label} leaked: {shown}"
+        );
+    }
+}
