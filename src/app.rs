@@ -59,11 +59,8 @@ pub fn App() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let logout = ServerAction::<Logout>::new();
     // Blocking: the server waits for it before streaming, so a signed-out visitor gets a real
-    // redirect instead of a flash of the dashboard.
-    let user = Resource::new_blocking(
-        move || (login.version().get(), logout.version().get()),
-        |_| whoami(),
-    );
+    // redirect instead of a flash of the dashboard. (Signing out reloads the page.)
+    let user = Resource::new_blocking(move || login.version().get(), |_| whoami());
     provide_context(AuthContext {
         login,
         logout,

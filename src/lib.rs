@@ -33,4 +33,11 @@ pub mod state;
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
+    // A marker for browser tests: set a frame after hydration, once suspended views that
+    // were streamed with the page have resolved too.
+    leptos::prelude::request_animation_frame(|| {
+        if let Some(body) = leptos::prelude::document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 }

@@ -58,6 +58,12 @@ fn Frame(user: CurrentUser) -> impl IntoView {
     provide_context(user.clone());
     let items = nav_for(user.role);
     let logout = auth.logout;
+    // After signing out, a full page load: nothing of the signed-in session stays in memory.
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            let _ = window().location().assign("/login");
+        }
+    });
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">

@@ -22,8 +22,11 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || safe_next(query.read().get("next"));
     let navigate = use_navigate();
+    // Only a sign-in made on this visit of the page counts (the action keeps its last value).
+    let version_at_mount = auth.login.version().get_untracked();
     Effect::new(move |_| {
-        if let Some(Ok(_)) = auth.login.value().get() {
+        let fresh = auth.login.version().get() > version_at_mount;
+        if fresh && matches!(auth.login.value().get(), Some(Ok(_))) {
             navigate(&next(), Default::default());
         }
     });

@@ -267,7 +267,8 @@ fn UserRow(user: UserSummary, actions: UserActions) -> impl IntoView {
                 }}
             </td>
             <td>{datetime_utc(user.created_at)}</td>
-            <td class="row-actions">
+            <td>
+                <div class="row-actions">
                 {if user.disabled {
                     view! {
                         <button
@@ -350,6 +351,7 @@ fn UserRow(user: UserSummary, actions: UserActions) -> impl IntoView {
                         actions.delete.dispatch(DeleteUser { id });
                     })
                 />
+                </div>
             </td>
         </tr>
     }

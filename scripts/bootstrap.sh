@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks to build letta-admin, and skips what is there.
+#   scripts/bootstrap.sh          build tools only (to run the dashboard)
+#   scripts/bootstrap.sh --test   also Chromium and the Playwright packages (to test it)
+# Versions and the reasons for them: see TOOLCHAIN notes in the README.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_LEPTOS_VERSION=0.3.10     # 0.3.11 with --locked needs a newer rustc than 1.95
+WASM_OPT_CRATE_VERSION=0.116.1  # binaryen 116; Debian's binaryen 108 breaks hydration
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { echo "[bootstrap] $*" >&2; }
+
+command -v cargo >/dev/null || { say "Rust is missing: install it with rustup first"; exit 1; }
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown \
+  || { say "adding the wasm32 target"; rustup target add wasm32-unknown-unknown; }
+
+[ "$(cargo leptos --version 2>/dev/null)" = "cargo-leptos $CARGO_LEPTOS_VERSION" ] \
+  || { say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 13 minutes the first time)";
+       cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked; }
+
+# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock.
+WBG=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
+[ "$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $WBG" ] \
+  || { say "installing wasm-bindgen-cli $WBG"; cargo install wasm-bindgen-cli --version "$WBG" --force; }  # no --locked: its lockfile pins a crate the registry lacks
+
+case "$(wasm-opt --version 2>/dev/null)" in
+  *"version 116"*) ;;
+  *) say "installing wasm-opt $WASM_OPT_CRATE_VERSION (about 7 minutes the first time)";
+     cargo install wasm-opt --version "$WASM_OPT_CRATE_VERSION" --locked ;;
+esac
+
+if [ "${1:-}" = "--test" ]; then
+  if ! command -v chromium >/dev/null; then
+    say "installing Chromium"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  fi
+  if [ ! -d end2end/node_modules/@playwright/test ]; then
+    say "installing the Playwright packages"
+    (cd end2end && npm ci --no-audit --no-fund --silent)
+  fi
+fi
+say "tools ready"

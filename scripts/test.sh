@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is missing, starts a real Letta 0.16.8 peer
+# (stopped again at the end, also on failure), then formatting, lints for both builds, unit and
+# integration tests, the contract suite against the real Letta (never skipped here), and the
+# browser tests in Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+export PATH="$HOME/.cargo/bin:$PATH"
+step() { echo; echo "=== $* ($(date +%T))"; }
+
+step "tools"
+scripts/bootstrap.sh --test
+
+step "Letta peer"
+started_peer=0
+if [ -z "${LETTA_TEST_URL:-}" ]; then
+  out=$(scripts/letta-peer.sh start)
+  started_peer=1
+  LETTA_TEST_URL=$(echo "$out" | sed -n 's/^LETTA_BASE_URL=//p')
+  LETTA_TEST_PASSWORD=$(echo "$out" | sed -n 's/^LETTA_SERVER_PASSWORD=//p')
+fi
+cleanup() { [ $started_peer = 1 ] && scripts/letta-peer.sh stop >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+echo "Letta peer at $LETTA_TEST_URL"
+
+# The same flags cargo-leptos uses for debug builds, so tests, lints and the e2e build share
+# one compiled tree instead of rebuilding it.
+export LEPTOS_OUTPUT_NAME=letta_admin RUSTFLAGS="--cfg erase_components"
+
+step "format"
+cargo fmt --check
+
+step "clippy (server)"
+cargo clippy --features ssr --all-targets -- -D warnings
+step "clippy (browser)"
+(unset RUSTFLAGS; cargo clippy --target wasm32-unknown-unknown --features hydrate --lib -- -D warnings)
+
+step "unit, integration and contract tests"
+LETTA_BASE_URL=$LETTA_TEST_URL LETTA_SERVER_PASSWORD=$LETTA_TEST_PASSWORD LETTA_CONTRACT_REQUIRED=1 \
+  cargo test --features ssr
+
+step "browser tests"
+E2E_LETTA_URL=$LETTA_TEST_URL E2E_LETTA_PASSWORD=$LETTA_TEST_PASSWORD scripts/e2e.sh
+
+step "all tests passed"
