@@ -4,6 +4,8 @@
 
 pub mod audit;
 pub mod login_attempts;
+pub mod persons;
+pub mod saga;
 pub mod settings;
 pub mod users;
 

@@ -1,0 +1,312 @@
+use serde::{Deserialize, Serialize};
+use sqlx::SqlitePool;
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PersonRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub notes: String,
+    pub identity_id: Option<String>,
+    pub block_id: Option<String>,
+    pub block_limit: i64,
+    pub health: String,
+    pub health_detail: Option<String>,
+    pub checked_at: Option<i64>,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, username, display_name, notes, identity_id, block_id, block_limit, \
+                       health, health_detail, checked_at, created_at";
+
+pub struct NewPerson<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub notes: &'a str,
+    pub identity_id: &'a str,
+    pub block_id: &'a str,
+    pub block_limit: i64,
+    pub initial_value: &'a str,
+    pub version_source: &'a str,
+    pub actor: Option<&'a str>,
+}
+
+/// Inserts the person and the first version of their persona block, in one transaction.
+pub async fn insert(db: &SqlitePool, p: &NewPerson<'_>) -> Result<PersonRow, sqlx::Error> {
+    let now = super::now_ms();
+    let mut tx = db.begin().await?;
+    let row: PersonRow = sqlx::query_as(&format!(
+        "INSERT INTO persons (username, display_name, display_key, notes, identity_id, block_id, \
+         block_limit, health, checked_at, created_at, updated_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'ok', $8, $8, $8, $9) RETURNING {COLUMNS}"
+    ))
+    .bind(p.username)
+    .bind(p.display_name)
+    .bind(p.display_name.to_lowercase())
+    .bind(p.notes)
+    .bind(p.identity_id)
+    .bind(p.block_id)
+    .bind(p.block_limit)
+    .bind(now)
+    .bind(p.actor)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO persona_versions (person_id, value, source, actor, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(row.id)
+        .bind(p.initial_value)
+        .bind(p.version_source)
+        .bind(p.actor)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn by_id(db: &SqlitePool, id: i64) -> Result<Option<PersonRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM persons WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn by_username(
+    db: &SqlitePool,
+    username: &str,
+) -> Result<Option<PersonRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM persons WHERE username = $1"
+    ))
+    .bind(username)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn by_identity(
+    db: &SqlitePool,
+    identity_id: &str,
+) -> Result<Option<PersonRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM persons WHERE identity_id = $1"
+    ))
+    .bind(identity_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// The orders the list offers. Each is backed by an index, so a page is an index range scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum PersonSort {
+    #[default]
+    Username,
+    DisplayName,
+    Newest,
+}
+
+/// Keyset cursor: the sort key and id of the last row of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub key: String,
+    pub id: i64,
+}
+
+/// One page of persons. `search` is a prefix of the username or of the display name (case
+/// insensitive): a prefix, so it is an index range scan even over 100,000 rows.
+pub async fn page(
+    db: &SqlitePool,
+    search: &str,
+    sort: PersonSort,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<PersonRow>, sqlx::Error> {
+    let prefix = search.trim().to_lowercase();
+    // Upper bound of the prefix range: the prefix followed by the highest character.
+    let upper = format!("{prefix}\u{10FFFF}");
+    let (key_col, dir, cmp) = match sort {
+        PersonSort::Username => ("username", "ASC", ">"),
+        PersonSort::DisplayName => ("display_key", "ASC", ">"),
+        PersonSort::Newest => ("created_at", "DESC", "<"),
+    };
+    let (after_key, after_id) = match after {
+        Some(c) => (Some(c.key.clone()), Some(c.id)),
+        None => (None, None),
+    };
+    // For created_at the cursor key is a number.
+    let key_expr = if sort == PersonSort::Newest {
+        "CAST($4 AS INTEGER)"
+    } else {
+        "$4"
+    };
+    let cursor = format!("($4 IS NULL OR ({key_col}, id) {cmp} ({key_expr}, $5))");
+    let order = format!("ORDER BY {key_col} {dir}, id {dir}");
+    let sql = if prefix.is_empty() {
+        format!("SELECT {COLUMNS} FROM persons WHERE {cursor} {order} LIMIT $3")
+    } else {
+        // Two indexed range scans, merged; the sort then covers the matches only.
+        format!(
+            "SELECT {COLUMNS} FROM persons WHERE id IN ( \
+               SELECT id FROM persons WHERE username >= $1 AND username < $2 \
+               UNION SELECT id FROM persons WHERE display_key >= $1 AND display_key < $2) \
+             AND {cursor} {order} LIMIT $3"
+        )
+    };
+    sqlx::query_as(&sql)
+        .bind(&prefix)
+        .bind(&upper)
+        .bind(limit)
+        .bind(after_key)
+        .bind(after_id)
+        .fetch_all(db)
+        .await
+}
+
+pub async fn count(db: &SqlitePool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM persons")
+        .fetch_one(db)
+        .await
+}
+
+pub async fn all_ids(db: &SqlitePool) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM persons ORDER BY id")
+        .fetch_all(db)
+        .await
+}
+
+pub async fn all(db: &SqlitePool) -> Result<Vec<PersonRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM persons ORDER BY username"))
+        .fetch_all(db)
+        .await
+}
+
+pub async fn set_health(
+    db: &SqlitePool,
+    id: i64,
+    health: &str,
+    detail: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE persons SET health = $1, health_detail = $2, checked_at = $3 WHERE id = $4",
+    )
+    .bind(health)
+    .bind(detail)
+    .bind(super::now_ms())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_identity(
+    db: &SqlitePool,
+    id: i64,
+    identity_id: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE persons SET identity_id = $1, updated_at = $2 WHERE id = $3")
+        .bind(identity_id)
+        .bind(super::now_ms())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_block(
+    db: &SqlitePool,
+    id: i64,
+    block_id: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE persons SET block_id = $1, updated_at = $2 WHERE id = $3")
+        .bind(block_id)
+        .bind(super::now_ms())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn update_details(
+    db: &SqlitePool,
+    id: i64,
+    display_name: &str,
+    notes: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE persons SET display_name = $1, display_key = $2, notes = $3, updated_at = $4 WHERE id = $5")
+        .bind(display_name)
+        .bind(display_name.to_lowercase())
+        .bind(notes)
+        .bind(super::now_ms())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(db: &SqlitePool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM persons WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The newest value of the person's block the dashboard knows (wrote or saw).
+pub async fn last_known_value(
+    db: &SqlitePool,
+    person_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT value FROM persona_versions WHERE person_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(person_id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn add_version(
+    db: &SqlitePool,
+    person_id: i64,
+    value: &str,
+    source: &str,
+    actor: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO persona_versions (person_id, value, source, actor, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(person_id)
+        .bind(value)
+        .bind(source)
+        .bind(actor)
+        .bind(super::now_ms())
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VersionRow {
+    pub id: i64,
+    pub at: i64,
+    pub source: String,
+    pub actor: Option<String>,
+    pub value: String,
+}
+
+/// The person's block history, newest first (bounded: the editor shows the latest 100).
+pub async fn versions(db: &SqlitePool, person_id: i64) -> Result<Vec<VersionRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, at, source, actor, value FROM persona_versions WHERE person_id = $1 ORDER BY id DESC LIMIT 100",
+    )
+    .bind(person_id)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn version(
+    db: &SqlitePool,
+    person_id: i64,
+    id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT value FROM persona_versions WHERE person_id = $1 AND id = $2")
+        .bind(person_id)
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
