@@ -8,7 +8,13 @@ export PATH="$HOME/.cargo/bin:$PATH"
 : "${E2E_LETTA_URL:?set E2E_LETTA_URL to a running Letta server}"
 : "${E2E_LETTA_PASSWORD:?set E2E_LETTA_PASSWORD}"
 
-cargo leptos build
+# The release build: what scripts/run.sh ships (its wasm is type-checked without the debug
+# build's component erasure, and optimised by wasm-opt).
+# Views are built with Leptos's type erasure in every profile: without it the release wasm
+# hits an unrecoverable hydration mismatch in tachys (seen on /login), while the erased build
+# hydrates every page (the browser tests prove it). cargo-leptos sets it for debug builds only.
+export RUSTFLAGS="--cfg erase_components"
+cargo leptos build --release
 work=$(mktemp -d)
 port=${E2E_PORT:-3311}
 export E2E_BASE_URL="http://127.0.0.1:$port" E2E_SERVER_LOG="$work/server.log"
@@ -16,7 +22,7 @@ export E2E_SCREENSHOTS=${E2E_SCREENSHOTS:-$work/screenshots}
 mkdir -p "$E2E_SCREENSHOTS"
 env -u LETTA_BASE_URL -u LETTA_SERVER_PASSWORD \
   LETTA_ADMIN_DATA_DIR="$work/data" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site \
-  RUST_LOG=info ./target/debug/letta-admin > "$E2E_SERVER_LOG" 2>&1 &
+  RUST_LOG=info ./target/release/letta-admin > "$E2E_SERVER_LOG" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 export PATH="$HOME/.cargo/bin:$PATH"
+# Views are built with Leptos's type erasure in every profile: without it the release wasm
+# hits an unrecoverable hydration mismatch in tachys (seen on /login), while the erased build
+# hydrates every page (the browser tests prove it). cargo-leptos sets it for debug builds only.
+export RUSTFLAGS="--cfg erase_components"
 cargo leptos build --release
 export LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT:-target/site}
 export LEPTOS_SITE_ADDR=${LEPTOS_SITE_ADDR:-127.0.0.1:3000}

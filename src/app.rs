@@ -15,8 +15,16 @@ use crate::{
     components::{layout::Layout, theme::current_theme, toast::Toasts},
     error::AppError,
     features::{
-        audit::page::AuditPage, home::page::HomePage, login::page::LoginPage, not_found::NotFound,
-        settings::page::SettingsPage, setup::page::SetupPage, users::page::UsersPage,
+        audit::page::AuditPage,
+        home::page::HomePage,
+        identities::page::{IdentitiesPage, IdentityPage},
+        login::page::LoginPage,
+        not_found::NotFound,
+        persona::page::PersonaPage,
+        persons::page::{PersonPage, PersonsPage},
+        settings::page::SettingsPage,
+        setup::page::SetupPage,
+        users::page::UsersPage,
     },
 };
 
@@ -78,9 +86,14 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/setup") view=SetupPage/>
                 <ParentRoute path=path!("") view=Layout>
                     <Route path=path!("") view=HomePage/>
+                    <Route path=path!("identities") view=IdentitiesPage/>
+                    <Route path=path!("identities/:id") view=IdentityPage/>
                     <Route path=path!("users") view=UsersPage/>
                     <Route path=path!("audit") view=AuditPage/>
                     <Route path=path!("settings") view=SettingsPage/>
+                    <Route path=path!("persons") view=PersonsPage/>
+                    <Route path=path!("persons/:id") view=PersonPage/>
+                    <Route path=path!("persons/:id/persona") view=PersonaPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -5,6 +5,8 @@
 
 use std::{path::PathBuf, time::Duration};
 
+pub const DEFAULT_PERSONA_LIMIT: i64 = 5000;
+
 #[derive(Clone)]
 pub struct Config {
     /// Where the SQLite file and the secret key file live.
@@ -19,6 +21,8 @@ pub struct Config {
     pub cookie_secure: bool,
     pub session_idle: Duration,
     pub session_absolute: Duration,
+    /// The character limit new persona blocks get unless the form says otherwise.
+    pub persona_limit: i64,
 }
 
 impl std::fmt::Debug for Config {
@@ -78,6 +82,17 @@ impl Config {
             cookie_secure,
             session_idle: minutes("LETTA_ADMIN_SESSION_IDLE_MINUTES", 60)?,
             session_absolute: minutes("LETTA_ADMIN_SESSION_MAX_MINUTES", 12 * 60)?,
+            persona_limit: match var("LETTA_ADMIN_PERSONA_LIMIT") {
+                None => DEFAULT_PERSONA_LIMIT,
+                Some(v) => v
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (100..=1_000_000).contains(n))
+                    .ok_or_else(|| {
+                        format!("LETTA_ADMIN_PERSONA_LIMIT must be 100 to 1000000, got {v:?}")
+                    })?,
+            },
         })
     }
 
@@ -92,6 +107,7 @@ impl Config {
             cookie_secure: false,
             session_idle: Duration::from_secs(3600),
             session_absolute: Duration::from_secs(12 * 3600),
+            persona_limit: DEFAULT_PERSONA_LIMIT,
         }
     }
 }

@@ -76,7 +76,15 @@ impl Application {
                 .map(SetupToken::open)
                 .unwrap_or_default(),
             letta,
+            persons: Default::default(),
+            persona_locks: Default::default(),
         };
+        // Undo the Letta steps of operations a crash interrupted.
+        if let Ok(client) = state.letta.client() {
+            if let Err(e) = crate::features::persons::saga::recover(&state.db, &client).await {
+                tracing::error!(error = %e, "saga recovery failed");
+            }
+        }
 
         let store = SqliteStore::new(pool.clone());
         store.migrate().await?;
@@ -136,6 +144,10 @@ fn router(state: AppState, sessions: SessionManagerLayer<SqliteStore>) -> Router
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route(
+            crate::features::persons::api::EXPORT_PATH,
+            get(crate::features::persons::service::export_csv),
+        )
         .route(
             &format!("{}/{{*fn_name}}", crate::auth::API_PREFIX),
             get(server_fn_handler).post(server_fn_handler),

@@ -19,6 +19,8 @@ pub struct AppState {
     pub setup: SetupToken,
     /// The Letta connection, rebuilt whenever the settings change.
     pub letta: LettaHub,
+    pub persons: crate::features::persons::service::PersonsRuntime,
+    pub persona_locks: crate::features::persona::service::BlockLocks,
 }
 
 impl FromRef<AppState> for LeptosOptions {

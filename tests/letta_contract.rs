@@ -649,6 +649,203 @@ async fn identity_links_are_only_visible_through_sub_routes() {
         .is_empty());
 }
 
+/// What the identities list page relies on: `after` is a window, `before` only a filter (so a
+/// "newer page" must be read oldest-first after the cursor), a deleted cursor is a 404, and the
+/// count takes no filters.
+#[tokio::test]
+async fn identity_cursors_before_is_a_filter_and_count_ignores_filters() {
+    let p = peer_or_skip!();
+    let c = p.client();
+    let ids = c.identities();
+    let cleanup = Cleanup::new(&p);
+    // One token in every name, so the name filter isolates this test's identities.
+    let token = unique("cursor");
+    let mut made = vec![];
+    for n in 1..=4 {
+        let mut body = new_identity(&format!("{token}-{n}"));
+        body.name = format!("{token} {n}");
+        let ident = ids.create(&body).await.unwrap();
+        cleanup.identity(&ident.id);
+        made.push(ident.id);
+    }
+    let page = |after: Option<&str>, before: Option<&str>, order: Option<Order>, limit: u32| {
+        let filter = IdentityFilter {
+            name: Some(token.clone()),
+            after: after.map(str::to_owned),
+            before: before.map(str::to_owned),
+            order,
+            limit: Some(limit),
+            ..Default::default()
+        };
+        let ids = c.identities();
+        async move {
+            ids.list(&filter)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|i| i.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let [one, two, three, four] = [0, 1, 2, 3].map(|n| made[n].as_str());
+    // Default: newest first.
+    assert_eq!(page(None, None, None, 10).await, [four, three, two, one]);
+    // `after` continues right after the cursor.
+    assert_eq!(page(Some(three), None, None, 1).await, [two]);
+    // Letta quirk: `before` is a filter; with a limit the NEWEST come first, not the ones next
+    // to the cursor.
+    assert_eq!(page(None, Some(one), None, 1).await, [four]);
+    // So the page right before a cursor is read oldest-first after it (then turned round).
+    assert_eq!(
+        page(Some(one), None, Some(Order::Asc), 2).await,
+        [two, three]
+    );
+
+    // Letta quirk: the count route takes no filters (not in the spec; extra ones are ignored).
+    let total = ids.count().await.unwrap();
+    assert!(total >= 4);
+    let resp = http_client()
+        .get(p.raw_url("/v1/identities/count?name=no-identity-is-called-this-7f3a"))
+        .header("Authorization", p.bearer())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let filtered: u64 = resp.json().await.unwrap();
+    assert!(filtered >= 4, "count honours a filter now? {filtered}");
+
+    // A cursor whose identity is gone is a 404.
+    ids.delete(two).await.unwrap();
+    let err = ids
+        .list(&IdentityFilter {
+            after: Some(two.to_owned()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    assert_body_not_shown(&err);
+}
+
+/// The server checks neither the key on a rename (beyond uniqueness) nor property values
+/// against their type: the dashboard validates both itself.
+#[tokio::test]
+async fn identity_rename_to_a_taken_key_is_409_and_property_values_are_not_checked() {
+    let p = peer_or_skip!();
+    let c = p.client();
+    let ids = c.identities();
+    let cleanup = Cleanup::new(&p);
+    let a = ids.create(&new_identity(&unique("taken"))).await.unwrap();
+    cleanup.identity(&a.id);
+    let b = ids.create(&new_identity(&unique("renamed"))).await.unwrap();
+    cleanup.identity(&b.id);
+    let err = ids
+        .update(
+            &b.id,
+            &IdentityUpdate {
+                identifier_key: Some(a.identifier_key.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err:?}");
+    assert_body_not_shown(&err);
+    // Key, name and type change together.
+    let new_key = unique("moved");
+    let moved = ids
+        .update(
+            &b.id,
+            &IdentityUpdate {
+                identifier_key: Some(new_key.clone()),
+                name: Some("Moved".into()),
+                identity_type: Some(IdentityType::Other),
+                properties: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.identifier_key, new_key);
+    assert_eq!(moved.identity_type, IdentityType::Other);
+
+    // Letta quirk: a `number` property holding "abc" is stored as is.
+    let stored = ids
+        .replace_properties(
+            &b.id,
+            &[prop("n", json!("abc"), IdentityPropertyType::Number)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.properties[0].value, json!("abc"));
+
+    // Replacing with an empty list removes them all (the editor's "remove the last one").
+    let emptied = ids.replace_properties(&b.id, &[]).await.unwrap();
+    assert!(emptied.properties.is_empty());
+    assert!(ids.get(&b.id).await.unwrap().properties.is_empty());
+}
+
+/// What the identity page's agent links rely on.
+#[tokio::test]
+async fn agent_identity_links_repeat_safely_and_go_with_the_identity() {
+    let p = peer_or_skip!();
+    let c = p.client();
+    let cleanup = Cleanup::new(&p);
+    let ident = c
+        .identities()
+        .create(&new_identity(&unique("agentlink")))
+        .await
+        .unwrap();
+    cleanup.identity(&ident.id);
+    let name = unique("Link Finder");
+    let agent = new_agent(&c, &cleanup, &name).await;
+
+    // `query_text` finds agents by a piece of the name, in any case (`name` is exact).
+    let found = c
+        .agents()
+        .list(&AgentFilter {
+            query_text: Some("LINK FINDER".into()),
+            limit: Some(50),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(found.iter().any(|a| a.id == agent.id));
+
+    // Attaching twice and detaching twice are both harmless (unlike a block detach).
+    for _ in 0..2 {
+        c.agents()
+            .attach_identity(&agent.id, &ident.id)
+            .await
+            .unwrap();
+    }
+    assert_eq!(c.identities().agents(&ident.id).await.unwrap().len(), 1);
+    for _ in 0..2 {
+        c.agents()
+            .detach_identity(&agent.id, &ident.id)
+            .await
+            .unwrap();
+    }
+    assert!(c.identities().agents(&ident.id).await.unwrap().is_empty());
+
+    // A missing agent is a 404.
+    let err = c
+        .agents()
+        .attach_identity("agent-00000000-0000-4000-8000-000000000000", &ident.id)
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    assert_body_not_shown(&err);
+
+    // Deleting a linked identity unlinks it; the agent stays.
+    c.agents()
+        .attach_identity(&agent.id, &ident.id)
+        .await
+        .unwrap();
+    c.identities().delete(&ident.id).await.unwrap();
+    let after = c.agents().get(&agent.id).await.unwrap();
+    assert!(after.identity_ids.is_empty(), "{:?}", after.identity_ids);
+}
+
 // ---- blocks ------------------------------------------------------------------------------------
 
 #[tokio::test]

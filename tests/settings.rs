@@ -253,7 +253,8 @@ async fn letta_failures_become_short_messages_without_upstream_bodies() {
         200
     );
     let client = app.state.letta.client().unwrap();
-    let cases: Vec<(Fault, fn(&AppError) -> bool)> = vec![
+    type Expect = fn(&AppError) -> bool;
+    let cases: Vec<(Fault, Expect)> = vec![
         (
             Fault::server_error(),
             |e| matches!(e, AppError::Upstream(m) if m.contains("HTTP 500")),

@@ -43,7 +43,7 @@ test.describe.serial('letta-admin in a browser', () => {
     const errors = watchConsole(page);
     await signIn(page, ADMIN);
     const nav = page.getByRole('navigation', { name: 'Main' });
-    await expect(nav.getByRole('link')).toHaveText(['Overview', 'Settings', 'Users', 'Audit log']);
+    await expect(nav.getByRole('link')).toHaveText(['Overview', 'Identities', 'Persons', 'Settings', 'Users', 'Audit log']);
     await nav.getByRole('link', { name: 'Users' }).click();
     await hydrated(page);
     for (const [who, role] of [[OPERATOR, 'operator'], [STAFF, 'staff']] as const) {
@@ -67,7 +67,7 @@ test.describe.serial('letta-admin in a browser', () => {
   test('the operator sees exactly the operator navigation', async ({ page }) => {
     await signIn(page, OPERATOR);
     const nav = page.getByRole('navigation', { name: 'Main' });
-    await expect(nav.getByRole('link')).toHaveText(['Overview', 'Settings']);
+    await expect(nav.getByRole('link')).toHaveText(['Overview', 'Identities', 'Persons', 'Settings']);
     await page.goto('/users');
     await expect(page.getByRole('heading', { name: 'Not allowed' })).toBeVisible();
     await signOut(page);
@@ -100,6 +100,11 @@ test.describe.serial('letta-admin in a browser', () => {
     const source = await (await page.request.get('/settings')).text();
     expect(source).not.toContain(LETTA_PASSWORD);
     expect(await page.content()).not.toContain(LETTA_PASSWORD);
+    for (const asset of ['/pkg/letta_admin.js', '/pkg/letta_admin.wasm', '/pkg/letta_admin.css']) {
+      const body = (await (await page.request.get(asset)).body()).toString('latin1');
+      expect(body.length).toBeGreaterThan(100);
+      expect(body).not.toContain(LETTA_PASSWORD);
+    }
     await signOut(page);
     expect(errors).toEqual([]);
   });
@@ -107,7 +112,7 @@ test.describe.serial('letta-admin in a browser', () => {
   test('staff cannot open the settings page, and its server functions answer 403', async ({ page }) => {
     await signIn(page, STAFF);
     const nav = page.getByRole('navigation', { name: 'Main' });
-    await expect(nav.getByRole('link')).toHaveText(['Overview']);
+    await expect(nav.getByRole('link')).toHaveText(['Overview', 'Persons']);
     await page.goto('/settings');
     await expect(page.getByRole('heading', { name: 'Not allowed' })).toBeVisible();
     const res = await page.request.post('/api/operator/settings/get', { headers: { accept: 'application/json' } });

@@ -6,7 +6,7 @@ use leptos::{html, prelude::*};
 pub fn ConfirmButton(
     #[prop(into)] label: String,
     #[prop(into)] title: String,
-    #[prop(into)] message: String,
+    #[prop(into)] message: Signal<String>,
     #[prop(into)] confirm_label: String,
     #[prop(optional)] danger: bool,
     #[prop(optional, into)] disabled: Signal<bool>,

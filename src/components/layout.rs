@@ -17,6 +17,8 @@ use crate::{
 /// The navigation entries a role may use: (path, label, minimum role).
 pub const NAV: &[(&str, &str, Role)] = &[
     ("/", "Overview", Role::Staff),
+    ("/identities", "Identities", Role::Operator),
+    ("/persons", "Persons", Role::Staff),
     ("/settings", "Settings", Role::Operator),
     ("/users", "Users", Role::Admin),
     ("/audit", "Audit log", Role::Admin),
@@ -131,11 +133,32 @@ mod tests {
     #[test]
     fn each_role_sees_its_items() {
         let labels = |r| nav_for(r).into_iter().map(|(_, l)| l).collect::<Vec<_>>();
-        assert_eq!(labels(Role::Staff), ["Overview"]);
-        assert_eq!(labels(Role::Operator), ["Overview", "Settings"]);
+        assert_eq!(labels(Role::Staff), ["Overview", "Persons"]);
+        assert_eq!(
+            labels(Role::Operator),
+            ["Overview", "Identities", "Persons", "Settings"]
+        );
         assert_eq!(
             labels(Role::Admin),
-            ["Overview", "Settings", "Users", "Audit log"]
+            [
+                "Overview",
+                "Identities",
+                "Persons",
+                "Settings",
+                "Users",
+                "Audit log"
+            ]
         );
+    }
+
+    #[test]
+    fn identities_are_for_operators_right_after_overview() {
+        for role in [Role::Operator, Role::Admin] {
+            let items = nav_for(role);
+            assert_eq!(items[1], ("/identities", "Identities"), "{role:?}");
+        }
+        assert!(!nav_for(Role::Staff)
+            .iter()
+            .any(|(p, _)| *p == "/identities"));
     }
 }

@@ -3,8 +3,11 @@
 
 pub mod audit;
 pub mod home;
+pub mod identities;
 pub mod login;
 pub mod not_found;
+pub mod persona;
+pub mod persons;
 pub mod settings;
 pub mod setup;
 pub mod users;

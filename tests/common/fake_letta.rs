@@ -297,6 +297,10 @@ impl FakeLetta {
             .collect()
     }
 
+    pub fn block_ids(&self) -> Vec<String> {
+        self.lock().db.blocks.keys().cloned().collect()
+    }
+
     pub fn identity_ids(&self) -> Vec<String> {
         self.lock()
             .db
@@ -716,10 +720,36 @@ fn identities(
 ) -> Response {
     match (method, rest) {
         ("GET", [""]) => {
-            let mut out: Vec<Value> = db
-                .identities
-                .iter()
-                .rev() // newest first
+            // Cursors, like the real server: `after` / `before` are identity ids (unknown: 404),
+            // compared in the requested order (default newest first). `before` is a FILTER, not
+            // a window: with `limit`, the page is taken from the start of the order (so in the
+            // default order `before=X&limit=N` gives the N newest, not the N next to X).
+            let asc = q_get(q, "order") == Some("asc");
+            let position = |id: &str| db.identities.iter().position(|i| i["id"] == id);
+            // Err(id): the cursor names no identity.
+            let cursor = |key: &str| match q_get(q, key) {
+                None => Ok(None),
+                Some(id) => position(id).map(Some).ok_or(id),
+            };
+            let (after, before) = match (cursor("after"), cursor("before")) {
+                (Ok(a), Ok(b)) => (a, b),
+                (Err(id), _) | (_, Err(id)) => return not_found("identities", id),
+            };
+            // Creation index of each identity; "comes after X" depends on the order.
+            let in_window = |idx: usize| {
+                let later = |c: usize| if asc { idx > c } else { idx < c };
+                let earlier = |c: usize| if asc { idx < c } else { idx > c };
+                after.is_none_or(later) && before.is_none_or(earlier)
+            };
+            let ordered: Vec<(usize, &Value)> = if asc {
+                db.identities.iter().enumerate().collect()
+            } else {
+                db.identities.iter().enumerate().rev().collect()
+            };
+            let mut out: Vec<Value> = ordered
+                .into_iter()
+                .filter(|(idx, _)| in_window(*idx))
+                .map(|(_, i)| i)
                 .filter(|i| q_get(q, "identifier_key").is_none_or(|k| i["identifier_key"] == k))
                 .filter(|i| {
                     q_get(q, "name").is_none_or(|n| {
@@ -809,6 +839,21 @@ fn identities(
                 ("PATCH", []) => {
                     if let Some(r) = identity_type_ok(&body) {
                         return r;
+                    }
+                    // A key another identity has: 409 with SQL in the body, like the real one.
+                    if let Some(k) = body.get("identifier_key").filter(|k| !k.is_null()) {
+                        if db
+                            .identities
+                            .iter()
+                            .enumerate()
+                            .any(|(n, i)| n != pos && i["identifier_key"] == *k)
+                        {
+                            return raw_response(
+                                409,
+                                "application/json",
+                                conflict_body("identities", "identifier_key"),
+                            );
+                        }
                     }
                     let ident = &mut db.identities[pos];
                     for key in ["identifier_key", "name", "identity_type"] {
@@ -992,8 +1037,14 @@ fn agents(
                     })
                 })
                 .filter(|a| {
-                    q_get(q, "query_text")
-                        .is_none_or(|t| a["name"].as_str().unwrap_or("").contains(t))
+                    // Case-insensitive, like the real server.
+                    q_get(q, "query_text").is_none_or(|t| {
+                        a["name"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_lowercase()
+                            .contains(&t.to_lowercase())
+                    })
                 })
                 .filter_map(|a| agent_view(db, a["id"].as_str().unwrap_or("")))
                 .collect();
