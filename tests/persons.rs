@@ -546,3 +546,54 @@ async fn the_list_pages_100000_persons_through_indexes() {
         );
     }
 }
+
+#[tokio::test]
+async fn deleting_a_persons_identity_needs_a_second_confirmation_and_flags_the_person() {
+    let (app, fake, op) = connected_app().await;
+    let CreateOutcome::Created(s) = create(&app, &op, "ada").await.json() else {
+        panic!()
+    };
+    let p = letta_admin::db::persons::by_id(&app.state.db, s.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let identity_id = p.identity_id.clone().unwrap();
+
+    let detail = app
+        .call(&op, "operator/identities/get", &[("id", &identity_id)])
+        .await;
+    assert!(
+        detail.body.contains(r#""linked_person":"ada""#),
+        "{}",
+        detail.body
+    );
+
+    let first = app
+        .call(&op, "operator/identities/delete", &[("id", &identity_id)])
+        .await;
+    assert_eq!(first.status, 409);
+    assert!(first
+        .error()
+        .to_string()
+        .contains("The person ada uses this identity"));
+    assert_eq!(
+        fake.identity_ids(),
+        vec![identity_id.clone()],
+        "nothing deleted"
+    );
+
+    let second = app
+        .call(
+            &op,
+            "operator/identities/delete",
+            &[("id", &identity_id), ("confirm_person", "true")],
+        )
+        .await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert!(fake.identity_ids().is_empty());
+    let flagged = letta_admin::db::persons::by_id(&app.state.db, s.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(flagged.health, "identity_missing");
+}

@@ -50,6 +50,18 @@ pub fn date_to_ms(date: &str) -> Option<i64> {
     Some(days_from_civil(y, m, d) * 86_400_000)
 }
 
+/// Percent-encodes a query-string value (everything but RFC 3986's unreserved characters).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +72,12 @@ mod tests {
         // 2026-11-23 01:11:27 UTC
         assert_eq!(datetime_utc(1_795_396_287_000), "2026-11-23 01:11:27 UTC");
         assert_eq!(datetime_utc(951_782_400_000), "2000-02-29 00:00:00 UTC");
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(urlencode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(urlencode("user-1_x.y~"), "user-1_x.y~");
     }
 
     #[test]

@@ -5,7 +5,10 @@ use leptos_router::hooks::use_query_map;
 use super::api::{list_audit, AuditFilter};
 use crate::{
     auth::Role,
-    components::{format::datetime_utc, layout::RequireRole},
+    components::{
+        format::{datetime_utc, urlencode},
+        layout::RequireRole,
+    },
 };
 
 #[component]
@@ -22,7 +25,7 @@ fn query_string(f: &AuditFilter) -> String {
     let mut parts = vec![];
     let mut push = |k: &str, v: Option<String>| {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
-            parts.push(format!("{k}={}", urlencoding(&v)));
+            parts.push(format!("{k}={}", urlencode(&v)));
         }
     };
     push("actor", f.actor.clone());
@@ -32,17 +35,6 @@ fn query_string(f: &AuditFilter) -> String {
     push("before", f.before.map(|b| b.to_string()));
     push("after", f.after.map(|a| a.to_string()));
     format!("/audit?{}", parts.join("&"))
-}
-
-fn urlencoding(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]

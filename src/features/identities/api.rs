@@ -166,10 +166,14 @@ pub async fn set_identity_properties(
     ssr::set_properties(&ctx, input).await
 }
 
+/// `confirm_person`: the second confirmation needed when a dashboard person uses the identity.
 #[server(prefix = "/api", endpoint = "operator/identities/delete")]
-pub async fn delete_identity(id: String) -> Result<(), AppError> {
+pub async fn delete_identity(
+    id: String,
+    #[server(default)] confirm_person: bool,
+) -> Result<(), AppError> {
     let ctx = crate::auth::guard::require_role(crate::auth::Role::Operator).await?;
-    ssr::delete(&ctx, &id).await
+    ssr::delete(&ctx, &id, confirm_person).await
 }
 
 #[server(prefix = "/api", endpoint = "operator/identities/agent_choices")]
@@ -428,7 +432,16 @@ pub mod ssr {
 
     pub async fn detail(ctx: &Ctx, id: &str) -> Result<IdentityDetail, AppError> {
         let client = ctx.state.letta.client()?;
-        detail_with(&client, id).await
+        let mut detail = detail_with(&client, id).await?;
+        detail.linked_person = person_using(ctx, &detail.id).await?;
+        Ok(detail)
+    }
+
+    /// The dashboard person bound to this identity, if any.
+    async fn person_using(ctx: &Ctx, identity_id: &str) -> Result<Option<String>, AppError> {
+        Ok(crate::db::persons::by_identity(&ctx.state.db, identity_id)
+            .await?
+            .map(|p| p.username))
     }
 
     pub async fn detail_with(client: &LettaClient, id: &str) -> Result<IdentityDetail, AppError> {
@@ -455,7 +468,7 @@ pub mod ssr {
                     label: b.label.unwrap_or_default(),
                 })
                 .collect(),
-            // Persons are built separately; they will say which person uses this identity.
+            // Filled in by `detail` from the dashboard's own database.
             linked_person: None,
             id: ident.id,
             identifier_key: ident.identifier_key,
@@ -628,12 +641,32 @@ pub mod ssr {
         }
     }
 
-    pub async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
+    pub async fn delete(ctx: &Ctx, id: &str, confirm_person: bool) -> Result<(), AppError> {
         let client = ctx.state.letta.client()?;
         let detail = detail_with(&client, id).await?;
         let key = detail.identifier_key.clone();
+        let person = crate::db::persons::by_identity(&ctx.state.db, &detail.id).await?;
+        if let (Some(p), false) = (&person, confirm_person) {
+            return Err(AppError::Conflict(format!(
+                "The person {} uses this identity: confirm a second time to delete it anyway.",
+                p.username
+            )));
+        }
         match client.identities().delete(&detail.id).await {
             Ok(()) => {
+                if let Some(p) = &person {
+                    // The person stays, flagged: its page offers to recreate the identity.
+                    crate::db::persons::set_health(
+                        &ctx.state.db,
+                        p.id,
+                        "identity_missing",
+                        Some(&format!(
+                            "{} deleted the identity from the Identities page.",
+                            ctx.user.username
+                        )),
+                    )
+                    .await?;
+                }
                 let note = format!(
                     "{}; unlinked {} agents, {} blocks",
                     detail.id,

@@ -23,8 +23,8 @@ use super::{
 use crate::{
     auth::Role,
     components::{
-        confirm::ConfirmButton, field::FormAlert, layout::RequireRole, toast::toast_outcome,
-        toast::use_toasts,
+        confirm::ConfirmButton, field::FormAlert, format::urlencode, layout::RequireRole,
+        toast::toast_outcome, toast::use_toasts,
     },
     error::AppError,
 };
@@ -47,17 +47,6 @@ pub fn IdentityPage() -> impl IntoView {
             <IdentityView/>
         </RequireRole>
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The list's URL for a query: filters, page size and cursor live in the URL.
@@ -861,8 +850,13 @@ fn delete_message(d: &IdentityDetail) -> String {
             linked.join(" and ")
         )
     };
+    let person = d
+        .linked_person
+        .as_ref()
+        .map(|p| format!(" The dashboard person {p} uses it and will be flagged \u{201c}identity gone\u{201d}."))
+        .unwrap_or_default();
     format!(
-        "The identity {} (key {}) is deleted from the Letta server for good. {links}",
+        "The identity {} (key {}) is deleted from the Letta server for good. {links}{person}",
         d.name, d.identifier_key
     )
 }
@@ -886,10 +880,19 @@ fn DeleteCard(current: RwSignal<IdentityDetail>) -> impl IntoView {
     let id = current.with_untracked(|d| d.id.clone());
     // The dialog's words follow the page: a rename or a new link shows up in them.
     let name = Memo::new(move |_| current.with(|d| d.name.clone()));
+    let person = Memo::new(move |_| current.with(|d| d.linked_person.clone()));
+    // Deleting an identity a person uses takes a second, explicit confirmation.
+    let person_ok = RwSignal::new(false);
     view! {
         <section class="card identity-delete" aria-labelledby="identity-delete-h">
             <h2 id="identity-delete-h">"Delete"</h2>
             <p class="muted">"Removes the identity from the Letta server. Linked agents and blocks are kept."</p>
+            {move || person.get().map(|p| view! {
+                <label class="check">
+                    <input type="checkbox" prop:checked=person_ok on:change=move |ev| person_ok.set(event_target_checked(&ev))/>
+                    {format!("The dashboard person {p} uses this identity. Delete it anyway (the person stays, flagged \u{201c}identity gone\u{201d})")}
+                </label>
+            })}
             {move || {
                 let id = id.clone();
                 view! {
@@ -899,9 +902,9 @@ fn DeleteCard(current: RwSignal<IdentityDetail>) -> impl IntoView {
                         message=Signal::derive(move || current.with(delete_message))
                         confirm_label="Delete identity"
                         danger=true
-                        disabled=delete.pending()
+                        disabled=Signal::derive(move || delete.pending().get() || (person.get().is_some() && !person_ok.get()))
                         on_confirm=Callback::new(move |_| {
-                            delete.dispatch(DeleteIdentity { id: id.clone() });
+                            delete.dispatch(DeleteIdentity { id: id.clone(), confirm_person: person_ok.get_untracked() });
                         })
                     />
                 }

@@ -11,7 +11,7 @@ use crate::{
     components::{
         confirm::ConfirmButton,
         field::{field_error, form_error, Field, FormAlert},
-        format::datetime_utc,
+        format::{datetime_utc, urlencode},
         layout::use_user,
         toast::{toast_outcome, use_toasts},
     },
@@ -34,17 +34,6 @@ pub fn health_label(h: &str) -> (&'static str, &'static str) {
 fn HealthBadge(#[prop(into)] health: String) -> impl IntoView {
     let (class, text) = health_label(&health);
     view! { <span class=class>{text}</span> }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]

@@ -11,7 +11,7 @@ use crate::{
     components::{
         confirm::ConfirmButton,
         field::{field_error, form_error, Field, FormAlert},
-        format::datetime_utc,
+        format::{datetime_utc, urlencode},
         layout::{use_user, RequireRole},
         toast::toast_outcome,
     },
@@ -131,17 +131,6 @@ fn Users() -> impl IntoView {
             </Transition>
         </section>
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]
