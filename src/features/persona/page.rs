@@ -26,6 +26,13 @@ pub fn PersonaPage() -> impl IntoView {
             .unwrap_or(0)
     };
     let persona = Resource::new(id, get_persona);
+    // Created here, at the page's top level, not inside the suspended editor: a resource made
+    // while a streamed view resolves hydrates depending on timing.
+    let history_version = RwSignal::new(0u32);
+    let history = Resource::new(
+        move || (id(), history_version.get()),
+        |(id, _)| persona_history(id),
+    );
     view! {
         <Title text="Persona"/>
         <section class="page">
@@ -33,7 +40,7 @@ pub fn PersonaPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="loading">"Loading the persona block…"</p> }>
                 {move || Suspend::new(async move {
                     match persona.await {
-                        Ok(p) => view! { <Editor initial=p/> }.into_any(),
+                        Ok(p) => view! { <Editor initial=p history history_version/> }.into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -57,7 +64,11 @@ struct Row {
 }
 
 #[component]
-fn Editor(initial: PersonaState) -> impl IntoView {
+fn Editor(
+    initial: PersonaState,
+    history: Resource<Result<Vec<Version>, AppError>>,
+    history_version: RwSignal<u32>,
+) -> impl IntoView {
     let user = use_user();
     let can_edit = user.role >= Role::Operator && !initial.read_only;
     let toasts = use_toasts();
@@ -144,12 +155,10 @@ fn Editor(initial: PersonaState) -> impl IntoView {
     let save = ServerAction::<SavePersona>::new();
     let restore = ServerAction::<RestorePersona>::new();
     let conflict = RwSignal::new(None::<PersonaState>);
-    let history = Resource::new(
-        move || (save.version().get(), restore.version().get()),
-        move |_| persona_history(person_id),
-    );
+
     let handle = move |r: Option<Result<SaveOutcome, AppError>>, what: &'static str| match r {
         Some(Ok(SaveOutcome::Saved(s))) => {
+            history_version.update(|n| *n += 1);
             base.set(s.value.clone());
             limit.set(s.limit);
             conflict.set(None);
@@ -159,7 +168,11 @@ fn Editor(initial: PersonaState) -> impl IntoView {
             }
             toasts.success(what);
         }
-        Some(Ok(SaveOutcome::Conflict { server })) => conflict.set(Some(server)),
+        Some(Ok(SaveOutcome::Conflict { server })) => {
+            // The server's value was recorded as "observed" while checking.
+            history_version.update(|n| *n += 1);
+            conflict.set(Some(server))
+        }
         Some(Err(e)) => toasts.error(e.to_string()),
         None => {}
     };
