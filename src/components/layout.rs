@@ -8,7 +8,7 @@ use leptos_router::{
 };
 
 use super::{theme::ThemeToggle, toast::ToastRegion};
-use crate::features::settings::page::ConnectionBadge;
+use crate::features::settings::page::{BadgeState, ConnectionBadge};
 use crate::{
     app::use_auth,
     auth::{CurrentUser, Role},
@@ -37,6 +37,7 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
 pub fn Layout() -> impl IntoView {
     let auth = use_auth();
     let location = use_location();
+    BadgeState::provide();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -57,11 +57,3 @@ pub async fn put_if_absent(
     .await?;
     Ok(r.rows_affected() == 1)
 }
-
-pub async fn delete(db: &SqlitePool, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM settings WHERE key = $1")
-        .bind(key)
-        .execute(db)
-        .await?;
-    Ok(())
-}

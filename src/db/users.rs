@@ -22,12 +22,6 @@ impl UserRow {
 
 const COLUMNS: &str = "id, username, password_hash, role, disabled, session_epoch, created_at";
 
-pub async fn count(db: &SqlitePool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(db)
-        .await
-}
-
 /// Active admins: the ones that count when refusing to remove "the last admin".
 pub async fn count_active_admins(db: &SqlitePool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0")

@@ -106,7 +106,7 @@ pub fn PersonsPage() -> impl IntoView {
                                 "/persons?q={}&sort={}", urlencode(&cur.search), urlencode(&cur.sort)
                             ));
                             view! {
-                                <p class="muted">{format!("{} persons in all", p.total)}</p>
+                                <p class="muted">{if p.total == 1 { "1 person in all".to_string() } else { format!("{} persons in all", p.total) }}</p>
                                 <div class="table-wrap">
                                     <table>
                                         <thead>

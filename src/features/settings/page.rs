@@ -15,9 +15,28 @@ use crate::{
     error::AppError,
 };
 
-/// Bumped after a save, so the header badge checks the connection again.
+/// The header badge's state, created by the layout outside any suspended view (a resource
+/// created while a streamed view resolves hydrates depending on timing). `refresh` is bumped
+/// after a settings save, `tick` every minute.
 #[derive(Clone, Copy)]
-pub struct BadgeRefresh(pub RwSignal<u32>);
+pub struct BadgeState {
+    pub refresh: RwSignal<u32>,
+    tick: RwSignal<u32>,
+    badge: Resource<Result<Badge, AppError>>,
+}
+
+impl BadgeState {
+    pub fn provide() {
+        let refresh = RwSignal::new(0u32);
+        let tick = RwSignal::new(0u32);
+        let badge = Resource::new(move || (tick.get(), refresh.get()), |_| connection_badge());
+        provide_context(BadgeState {
+            refresh,
+            tick,
+            badge,
+        });
+    }
+}
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
@@ -74,7 +93,7 @@ fn SettingsEditor(initial: SettingsView) -> impl IntoView {
     let timeout = RwSignal::new(initial.timeout_secs.to_string());
     let save = ServerAction::<SaveSettings>::new();
     let test = ServerAction::<TestConnection>::new();
-    let refresh = use_context::<BadgeRefresh>();
+    let refresh = use_context::<BadgeState>().map(|b| b.refresh);
     toast_outcome(save.value(), |_| "Settings saved".into());
 
     let form = move || SettingsForm {
@@ -89,7 +108,7 @@ fn SettingsEditor(initial: SettingsView) -> impl IntoView {
             password.set(String::new());
             clear.set(false);
             if let Some(r) = refresh {
-                r.0.update(|n| *n += 1);
+                r.update(|n| *n += 1);
             }
         }
     });
@@ -218,10 +237,8 @@ fn SettingsEditor(initial: SettingsView) -> impl IntoView {
 /// The header badge: is the dashboard connected to Letta right now?
 #[component]
 pub fn ConnectionBadge() -> impl IntoView {
-    let refresh = BadgeRefresh(RwSignal::new(0));
-    provide_context(refresh);
+    let BadgeState { tick, badge, .. } = expect_context::<BadgeState>();
     let user = use_user();
-    let tick = RwSignal::new(0u32);
     // Re-checked in the background every minute (the server caches the answer for 30 s).
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
@@ -231,10 +248,6 @@ pub fn ConnectionBadge() -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     });
-    let badge = Resource::new(
-        move || (tick.get(), refresh.0.get()),
-        |_| connection_badge(),
-    );
     let settings_link = user.role >= Role::Operator;
     view! {
         <Transition fallback=|| view! { <span class="conn muted">"Letta: checking…"</span> }>
