@@ -23,6 +23,12 @@ pub struct Config {
     pub session_absolute: Duration,
     /// The character limit new persona blocks get unless the form says otherwise.
     pub persona_limit: i64,
+    /// How long a chat turn waits for another conversation on the same agent.
+    pub chat_wait: Duration,
+    /// The longest a chat turn may take (the stream, or a background run) before it is stopped.
+    pub chat_turn_max: Duration,
+    /// How often the sweeper retries blocks left in the chat journal.
+    pub chat_sweep_every: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -44,6 +50,19 @@ impl std::fmt::Debug for Config {
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn seconds(name: &str, default: u64) -> Result<Duration, String> {
+    match var(name) {
+        None => Ok(Duration::from_secs(default)),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("{name} must be a positive number of seconds, got {v:?}")),
+    }
 }
 
 fn minutes(name: &str, default: u64) -> Result<Duration, String> {
@@ -93,6 +112,9 @@ impl Config {
                         format!("LETTA_ADMIN_PERSONA_LIMIT must be 100 to 1000000, got {v:?}")
                     })?,
             },
+            chat_wait: seconds("LETTA_ADMIN_CHAT_WAIT_SECONDS", 60)?,
+            chat_turn_max: seconds("LETTA_ADMIN_CHAT_TURN_MAX_SECONDS", 600)?,
+            chat_sweep_every: seconds("LETTA_ADMIN_CHAT_SWEEP_SECONDS", 30)?,
         })
     }
 
@@ -108,6 +130,9 @@ impl Config {
             session_idle: Duration::from_secs(3600),
             session_absolute: Duration::from_secs(12 * 3600),
             persona_limit: DEFAULT_PERSONA_LIMIT,
+            chat_wait: Duration::from_secs(60),
+            chat_turn_max: Duration::from_secs(600),
+            chat_sweep_every: Duration::from_secs(30),
         }
     }
 }

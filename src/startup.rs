@@ -78,6 +78,7 @@ impl Application {
             letta,
             persons: Default::default(),
             persona_locks: Default::default(),
+            chat: Default::default(),
         };
         // Undo the Letta steps of operations a crash interrupted.
         if let Ok(client) = state.letta.client() {
@@ -85,6 +86,10 @@ impl Application {
                 tracing::error!(error = %e, "saga recovery failed");
             }
         }
+        // Detach persona blocks a crash left attached: at once (in the background, so a slow
+        // Letta does not delay the start; a turn on an agent clears that agent's leftovers
+        // itself before attaching), then periodically.
+        crate::features::chat::service::spawn_sweeper(state.clone());
 
         let store = SqliteStore::new(pool.clone());
         store.migrate().await?;

@@ -21,6 +21,8 @@ pub struct AppState {
     pub letta: LettaHub,
     pub persons: crate::features::persons::service::PersonsRuntime,
     pub persona_locks: crate::features::persona::service::BlockLocks,
+    /// Chat turns: per-agent locks, running turns.
+    pub chat: crate::features::chat::service::ChatRuntime,
 }
 
 impl FromRef<AppState> for LeptosOptions {

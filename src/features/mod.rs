@@ -2,6 +2,7 @@
 //! `ssr` module), `page.rs` (the view).
 
 pub mod audit;
+pub mod chat;
 pub mod home;
 pub mod identities;
 pub mod login;

@@ -140,6 +140,45 @@ struct Db {
     messages: BTreeMap<String, Vec<Value>>,
     passages: BTreeMap<String, Vec<Value>>,
     runs: BTreeMap<String, (Value, Vec<Value>)>,
+    /// Pause between two SSE events of `/messages/stream` (0: the whole answer at once).
+    stream_delay: Duration,
+    /// Per agent: a cancel flag and the number of streams still running.
+    live: BTreeMap<String, Arc<LiveAgent>>,
+    /// What each send saw: the `Persona_` blocks attached to the agent at that moment.
+    sends: Vec<SendRecord>,
+    /// The most `Persona_` blocks ever attached to one agent at the same time.
+    max_personas: usize,
+    /// Slow streams running now, on all agents, and the most there ever were at once.
+    streams_now: Arc<std::sync::atomic::AtomicUsize>,
+    max_streams: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[derive(Default)]
+struct LiveAgent {
+    cancel: std::sync::atomic::AtomicBool,
+    streams: std::sync::atomic::AtomicUsize,
+}
+
+/// One message received by the fake, with what the agent could see then.
+#[derive(Debug, Clone)]
+pub struct SendRecord {
+    pub agent_id: String,
+    pub sender_id: Option<String>,
+    pub text: String,
+    /// Labels of the `Persona_` blocks attached when the message arrived.
+    pub personas: Vec<String>,
+}
+
+fn persona_labels(db: &Db, agent_id: &str) -> Vec<String> {
+    db.agent_blocks
+        .get(agent_id)
+        .into_iter()
+        .flatten()
+        .filter_map(|b| db.blocks.get(b))
+        .filter_map(|b| b["label"].as_str())
+        .filter(|l| l.starts_with("Persona_"))
+        .map(str::to_owned)
+        .collect()
 }
 
 struct Inner {
@@ -299,6 +338,54 @@ impl FakeLetta {
 
     pub fn block_ids(&self) -> Vec<String> {
         self.lock().db.blocks.keys().cloned().collect()
+    }
+
+    /// Streams answer one SSE event every `delay` (and can be cancelled meanwhile).
+    pub fn set_stream_delay(&self, delay: Duration) {
+        self.lock().db.stream_delay = delay;
+    }
+
+    /// Every message received, with the persona blocks attached at that moment.
+    pub fn sends(&self) -> Vec<SendRecord> {
+        self.lock().db.sends.clone()
+    }
+
+    /// The most `Persona_` blocks that were ever attached to one agent at once.
+    pub fn max_personas_attached(&self) -> usize {
+        self.lock().db.max_personas
+    }
+
+    /// The most slow streams that ever ran at the same time (on any agents).
+    pub fn max_concurrent_streams(&self) -> usize {
+        self.lock().db.max_streams.load(Ordering::SeqCst)
+    }
+
+    /// Streams still running on an agent.
+    pub fn live_streams(&self, agent_id: &str) -> usize {
+        self.lock()
+            .db
+            .live
+            .get(agent_id)
+            .map_or(0, |l| l.streams.load(Ordering::SeqCst))
+    }
+
+    /// Creates an agent directly in the fake (as if made elsewhere); returns its id.
+    pub fn add_agent(&self, name: &str) -> String {
+        let mut inner = self.lock();
+        let _ = agents(
+            &mut inner.db,
+            "POST",
+            &[""],
+            &[],
+            json!({"name": name, "model": "openai-proxy/fake-model"}),
+        );
+        inner
+            .db
+            .agents
+            .last()
+            .and_then(|a| a["id"].as_str())
+            .expect("agent")
+            .to_owned()
     }
 
     pub fn identity_ids(&self) -> Vec<String> {
@@ -1160,6 +1247,8 @@ fn agents(
                         if !attached {
                             list.push((*block_id).to_owned());
                         }
+                        let n = persona_labels(db, &id).len();
+                        db.max_personas = db.max_personas.max(n);
                     } else {
                         // Letta quirk (NOTES: Agents): detaching a block that is not attached is a 404.
                         if !attached {
@@ -1220,7 +1309,16 @@ fn agents(
                     Err(r) => *r,
                 },
                 ("POST", ["messages", "stream"]) => match turn(db, &id, &body) {
-                    Ok((out, _)) => raw_response(200, "text/event-stream", sse_for(&out)),
+                    Ok((out, _)) if db.stream_delay.is_zero() => {
+                        raw_response(200, "text/event-stream", sse_for(&out))
+                    }
+                    Ok((out, _)) => {
+                        let live = db.live.entry(id.clone()).or_default().clone();
+                        let now = db.streams_now.fetch_add(1, Ordering::SeqCst) + 1;
+                        db.max_streams.fetch_max(now, Ordering::SeqCst);
+                        let counter = db.streams_now.clone();
+                        slow_sse(live, counter, sse_events(&out), db.stream_delay)
+                    }
                     Err(r) => *r,
                 },
                 ("POST", ["messages", "async"]) => match turn(db, &id, &body) {
@@ -1238,10 +1336,19 @@ fn agents(
                     }
                     Err(r) => *r,
                 },
-                ("POST", ["messages", "cancel"]) => json_response(
-                    409,
-                    json!({"detail": format!("No active runs to cancel for agent {id}")}),
-                ),
+                ("POST", ["messages", "cancel"]) => {
+                    let live = db.live.get(&id).cloned();
+                    match live.filter(|l| l.streams.load(Ordering::SeqCst) > 0) {
+                        Some(l) => {
+                            l.cancel.store(true, Ordering::SeqCst);
+                            json_response(200, json!({"run-fake": "cancelled"}))
+                        }
+                        None => json_response(
+                            409,
+                            json!({"detail": format!("No active runs to cancel for agent {id}")}),
+                        ),
+                    }
+                }
                 ("GET", ["archival-memory"]) => {
                     let mut out = db.passages.get(&id).cloned().unwrap_or_default();
                     if let Some(s) = q_get(q, "search") {
@@ -1310,6 +1417,15 @@ fn turn(db: &mut Db, agent_id: &str, body: &Value) -> Result<(Vec<Value>, Value)
             "{...}",
         )));
     };
+    let personas = persona_labels(db, agent_id);
+    for m in messages {
+        db.sends.push(SendRecord {
+            agent_id: agent_id.to_owned(),
+            sender_id: m["sender_id"].as_str().map(str::to_owned),
+            text: m["content"].as_str().unwrap_or_default().to_owned(),
+            personas: personas.clone(),
+        });
+    }
     let history = db.messages.entry(agent_id.to_owned()).or_default();
     let mut user = Value::Null;
     let mut text = String::new();
@@ -1333,8 +1449,12 @@ fn turn(db: &mut Db, agent_id: &str, body: &Value) -> Result<(Vec<Value>, Value)
 /// SSE for a turn, like `/messages/stream` with `stream_tokens`: a ping, the assistant message as
 /// token chunks (same id, content deltas), stop_reason, usage, [DONE].
 fn sse_for(messages: &[Value]) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
+    sse_events(messages).concat()
+}
+
+fn sse_events(messages: &[Value]) -> Vec<String> {
+    let mut out = Vec::new();
+    out.push(format!(
         "data: {}\n\n",
         json!({"message_type": "ping", "id": "ping", "date": now()})
     ));
@@ -1344,16 +1464,63 @@ fn sse_for(messages: &[Value]) -> String {
         for w in words {
             let mut chunk = m.clone();
             chunk["content"] = json!(w);
-            out.push_str(&format!("data: {chunk}\n\n"));
+            out.push(format!("data: {chunk}\n\n"));
         }
     }
-    out.push_str(&format!(
+    out.push(format!(
         "data: {}\n\n",
         json!({"message_type": "stop_reason", "stop_reason": "end_turn"})
     ));
-    out.push_str(&format!("data: {}\n\n", usage()));
-    out.push_str("data: [DONE]\n\n");
+    out.push(format!("data: {}\n\n", usage()));
+    out.push("data: [DONE]\n\n".to_owned());
     out
+}
+
+/// Counts a running stream; stops counting when dropped (finished or the client went away).
+struct LiveGuard(Arc<LiveAgent>, Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.streams.fetch_sub(1, Ordering::SeqCst);
+        self.1.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The events one at a time with a pause before each; a cancel ends the stream the way the real
+/// server does (a `stop_reason` `cancelled`, no `[DONE]`).
+fn slow_sse(
+    live: Arc<LiveAgent>,
+    all_streams: Arc<std::sync::atomic::AtomicUsize>,
+    events: Vec<String>,
+    delay: Duration,
+) -> Response {
+    live.cancel.store(false, Ordering::SeqCst);
+    live.streams.fetch_add(1, Ordering::SeqCst);
+    let guard = LiveGuard(live, all_streams);
+    let state = (guard, events.into_iter(), false);
+    let body = futures::stream::unfold(state, move |(guard, mut events, done)| async move {
+        if done {
+            return None;
+        }
+        tokio::time::sleep(delay).await;
+        if guard.0.cancel.load(Ordering::SeqCst) {
+            let stop = format!(
+                "data: {}\n\n",
+                json!({"message_type": "stop_reason", "stop_reason": "cancelled"})
+            );
+            return Some((
+                Ok::<_, std::io::Error>(Bytes::from(stop)),
+                (guard, events, true),
+            ));
+        }
+        let next = events.next()?;
+        Some((Ok(Bytes::from(next)), (guard, events, false)))
+    });
+    Response::builder()
+        .status(200)
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .body(Body::from_stream(body))
+        .expect("response")
 }
 
 /// An SSE body like the real server's answer to an LLM failure mid-stream (HTTP 200).

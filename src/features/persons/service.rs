@@ -417,6 +417,12 @@ pub async fn update(
 
 pub async fn delete(ctx: &Ctx, id: i64, keep_in_letta: bool) -> Result<(), AppError> {
     let p = person(&ctx.state, id).await?;
+    if ctx.state.chat.person_in_turn(&ctx.state.db, id).await? {
+        return Err(AppError::Conflict(format!(
+            "{} is in a chat turn right now (their persona block is attached to an agent). Try again when it ends.",
+            p.username
+        )));
+    }
     if !keep_in_letta {
         let client = ctx.state.letta.client()?;
         let gone = |r: Result<(), LettaError>| match r {

@@ -1,0 +1,1181 @@
+//! Chat turns: attach the person's persona block, send as the person, detach. Always.
+//!
+//! A turn runs in its own task, so nothing the browser does (closing the tab, navigating away)
+//! can skip the detach; the page only listens. The order of a turn:
+//!
+//! 1. wait for the agent ([`AgentLocks`]: one turn per agent, fair queue, bounded wait);
+//! 2. detach what an earlier turn left on this agent (a failed detach), or refuse;
+//! 3. journal the block (`chat_attachments`), then attach it, unless it was attached before
+//!    the turn (then it stays);
+//! 4. stream the reply (`sender_id` = the person's identity) to the page; on stop, a cut
+//!    browser or the time limit, cancel the run and wait for it to end;
+//! 5. tell the page the reply is complete, THEN detach, unjournal, and let the next turn in.
+//!
+//! The sweeper detaches whatever the journal still holds at start and periodically.
+
+use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::{FutureExt, StreamExt};
+use sqlx::SqlitePool;
+use tokio::sync::{mpsc, watch};
+
+use super::lock::{AgentLocks, LocalAgentLocks, LockError};
+use super::model::*;
+use crate::auth::guard::Ctx;
+use crate::auth::Role;
+use crate::connection::upstream;
+use crate::db::{self, audit::Outcome};
+use crate::error::AppError;
+use crate::letta::error::LettaError;
+use crate::letta::types::{
+    AgentFilter, LettaMessage, MessageCreate, MessageFilter, RunStatus, StreamEvent,
+};
+use crate::letta::LettaClient;
+use crate::state::AppState;
+
+/// How long the agent's block list, as the dashboard last saw it after a detach, is trusted to
+/// answer "was the block attached before this turn" without asking Letta (which costs a
+/// request on the critical path of every turn).
+const KNOWN_BLOCKS_FRESH: Duration = Duration::from_secs(30);
+/// After a cancel, how long the turn waits for Letta's stream to end before it lets go.
+const CANCEL_DRAIN: Duration = Duration::from_secs(10);
+/// Keep-alive to the page while a turn waits (a dead browser is noticed on the next write).
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
+struct ActiveTurn {
+    user_id: i64,
+    person_id: i64,
+    stop: watch::Sender<bool>,
+}
+
+/// The chat's shared state: the per-agent locks and the turns running in this process.
+#[derive(Clone)]
+pub struct ChatRuntime {
+    locks: Arc<dyn AgentLocks>,
+    active: Arc<Mutex<HashMap<String, ActiveTurn>>>,
+    known_blocks: Arc<Mutex<HashMap<String, (HashSet<String>, Instant)>>>,
+}
+
+impl Default for ChatRuntime {
+    fn default() -> Self {
+        ChatRuntime::with_locks(Arc::new(LocalAgentLocks::default()))
+    }
+}
+
+impl ChatRuntime {
+    pub fn with_locks(locks: Arc<dyn AgentLocks>) -> Self {
+        ChatRuntime {
+            locks,
+            active: Default::default(),
+            known_blocks: Default::default(),
+        }
+    }
+
+    fn is_active(&self, turn_id: &str) -> bool {
+        self.active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(turn_id)
+    }
+
+    fn finish(&self, turn_id: &str) {
+        self.active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(turn_id);
+    }
+
+    /// Forget what the dashboard knows of an agent's blocks (someone changed them).
+    pub fn forget_blocks(&self, agent_id: &str) {
+        self.known_blocks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(agent_id);
+    }
+
+    fn remember_blocks(&self, agent_id: &str, blocks: HashSet<String>) {
+        self.known_blocks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(agent_id.to_owned(), (blocks, Instant::now()));
+    }
+
+    fn known_attached(&self, agent_id: &str, block_id: &str) -> Option<bool> {
+        let known = self.known_blocks.lock().unwrap_or_else(|e| e.into_inner());
+        let (blocks, at) = known.get(agent_id)?;
+        (at.elapsed() < KNOWN_BLOCKS_FRESH).then(|| blocks.contains(block_id))
+    }
+
+    /// Whether a chat turn is using the person's block: running or waiting here, or journaled
+    /// (attached and not yet detached, by this process or one that crashed).
+    pub async fn person_in_turn(&self, db: &SqlitePool, person_id: i64) -> Result<bool, AppError> {
+        let running = self
+            .active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .any(|t| t.person_id == person_id);
+        Ok(running
+            || db::chat::person_attached(db, person_id)
+                .await
+                .map_err(internal)?)
+    }
+
+    /// Number of turns running in this process (waiting, streaming or in the background).
+    pub fn active_turns(&self) -> usize {
+        self.active.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+fn message_of(e: LettaError) -> String {
+    upstream(e).to_string()
+}
+
+fn internal(e: sqlx::Error) -> AppError {
+    tracing::error!(error = %e, "chat database");
+    AppError::Internal
+}
+
+fn new_turn_id() -> String {
+    let mut buf = [0u8; 12];
+    if getrandom::fill(&mut buf).is_err() {
+        // Unique enough for one process's journal if the OS RNG fails.
+        let n = db::now_ms() as u64 ^ (std::process::id() as u64) << 32;
+        return format!("turn-{n:x}");
+    }
+    format!("turn-{}", hex::encode(buf))
+}
+
+/// Letta ids are `agent-<uuid>`; anything else never reaches a URL.
+pub fn check_agent_id(agent_id: &str) -> Result<(), AppError> {
+    let ok = agent_id.len() <= 64
+        && agent_id.starts_with("agent-")
+        && agent_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::invalid("agent_id", "Pick an agent."))
+    }
+}
+
+/// Everything a turn needs, checked before it starts.
+struct Turn {
+    id: String,
+    agent_id: String,
+    person_id: i64,
+    username: String,
+    block_id: String,
+    identity_id: String,
+    text: String,
+    background: bool,
+}
+
+/// Events to the page. A page that went away is remembered, not an error: the turn goes on
+/// to its clean end.
+struct Sink {
+    tx: mpsc::Sender<TurnEvent>,
+}
+
+impl Sink {
+    async fn send(&self, ev: TurnEvent) -> bool {
+        self.tx.send(ev).await.is_ok()
+    }
+}
+
+/// Checks the request, registers the turn and starts it; the receiver yields its events.
+pub async fn start_turn(
+    ctx: &Ctx,
+    send: OutgoingMessage,
+    background: bool,
+) -> Result<mpsc::Receiver<TurnEvent>, AppError> {
+    validate_text(&send.text).map_err(|m| AppError::invalid("text", m))?;
+    check_agent_id(&send.agent_id)?;
+    let state = &ctx.state;
+    let person = db::persons::by_id(&state.db, send.person_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| AppError::invalid("person_id", "Pick a person."))?;
+    let (Some(block_id), Some(identity_id)) = (person.block_id.clone(), person.identity_id.clone())
+    else {
+        return Err(AppError::Conflict(format!(
+            "{} has no persona block or identity in Letta; repair the person first.",
+            person.username
+        )));
+    };
+    let client = state.letta.client()?;
+    let turn = Turn {
+        id: new_turn_id(),
+        agent_id: send.agent_id,
+        person_id: person.id,
+        username: person.username,
+        block_id,
+        identity_id,
+        text: send.text,
+        background,
+    };
+    if background {
+        db::chat::insert_run(
+            &state.db,
+            &db::chat::NewRun {
+                turn_id: &turn.id,
+                agent_id: &turn.agent_id,
+                person_id: turn.person_id,
+                user_id: ctx.user.id,
+                message: &turn.text,
+            },
+        )
+        .await
+        .map_err(internal)?;
+    }
+    ctx.audit(
+        if background {
+            "chat.send_background"
+        } else {
+            "chat.send"
+        },
+        Some(&turn.agent_id),
+        Outcome::Ok,
+        Some(&format!("as {} ({})", turn.username, turn.id)),
+    )
+    .await;
+
+    let (tx, rx) = mpsc::channel(256);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    state
+        .chat
+        .active
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            turn.id.clone(),
+            ActiveTurn {
+                user_id: ctx.user.id,
+                person_id: turn.person_id,
+                stop: stop_tx,
+            },
+        );
+    tokio::spawn(run_turn(state.clone(), client, turn, Sink { tx }, stop_rx));
+    Ok(rx)
+}
+
+/// The stop button: the user who started the turn, or an operator.
+pub fn stop_turn(ctx: &Ctx, turn_id: &str) -> Result<bool, AppError> {
+    let active = ctx
+        .state
+        .chat
+        .active
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let Some(turn) = active.get(turn_id) else {
+        return Ok(false);
+    };
+    if turn.user_id != ctx.user.id && ctx.user.role < Role::Operator {
+        return Err(AppError::Forbidden);
+    }
+    turn.stop.send_replace(true);
+    Ok(true)
+}
+
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    // A dropped sender (impossible while the turn is registered) counts as never.
+    if rx.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Whose block is attached by this turn, for the final detach.
+struct Attachment {
+    agent_id: String,
+    block_id: String,
+}
+
+async fn run_turn(
+    state: AppState,
+    client: LettaClient,
+    turn: Turn,
+    sink: Sink,
+    mut stop: watch::Receiver<bool>,
+) {
+    let rt = state.chat.clone();
+    sink.send(TurnEvent::Started {
+        turn_id: turn.id.clone(),
+    })
+    .await;
+
+    // 1. The agent, one turn at a time.
+    let position_tx = sink.tx.clone();
+    let on_position = move |position: usize| {
+        let _ = position_tx.try_send(TurnEvent::Waiting { position });
+    };
+    let lease = {
+        let acquire = rt
+            .locks
+            .acquire(&turn.agent_id, state.config.chat_wait, &on_position);
+        tokio::pin!(acquire);
+        let mut beat = tokio::time::interval(HEARTBEAT);
+        beat.tick().await;
+        loop {
+            tokio::select! {
+                r = &mut acquire => break Some(r),
+                _ = stopped(&mut stop) => break None,
+                _ = beat.tick() => {
+                    // A browser that went away while waiting gives up its place (a background
+                    // turn keeps it).
+                    if !turn.background && !sink.send(TurnEvent::Ping).await {
+                        break None;
+                    }
+                }
+            }
+        }
+    };
+    let lease = match lease {
+        Some(Ok(lease)) => lease,
+        Some(Err(LockError::TimedOut)) => {
+            let message = format!(
+                "Another conversation kept this agent busy for {} s. Try again in a moment.",
+                state.config.chat_wait.as_secs()
+            );
+            fail(&state, &turn, &sink, message).await;
+            rt.finish(&turn.id);
+            return;
+        }
+        None => {
+            fail(
+                &state,
+                &turn,
+                &sink,
+                "Stopped before the turn began.".into(),
+            )
+            .await;
+            rt.finish(&turn.id);
+            return;
+        }
+    };
+
+    // 2-4, guarded: whatever happens inside (an error, a panic), the detach below runs.
+    let mut attached: Option<Attachment> = None;
+    let outcome = AssertUnwindSafe(locked_turn(
+        &state,
+        &client,
+        &turn,
+        &sink,
+        &mut stop,
+        &mut attached,
+    ))
+    .catch_unwind()
+    .await;
+    if outcome.is_err() {
+        tracing::error!(turn = turn.id, "chat turn panicked; detaching its block");
+        sink.send(TurnEvent::Complete {
+            stop_reason: "error".into(),
+            usage: None,
+            elapsed_ms: 0,
+            error: Some("Something went wrong on the server. It has been logged.".into()),
+        })
+        .await;
+    }
+
+    // 5. Detach, then let the next turn in.
+    let detached = match attached {
+        Some(a) => release(&state, &client, &turn.id, &a.agent_id, &a.block_id).await,
+        None => true,
+    };
+    sink.send(TurnEvent::Released { detached }).await;
+    drop(lease);
+    rt.finish(&turn.id);
+}
+
+async fn fail(state: &AppState, turn: &Turn, sink: &Sink, message: String) {
+    if turn.background {
+        let _ = db::chat::update_run(
+            &state.db,
+            &turn.id,
+            None,
+            "error",
+            Some(&message),
+            None,
+            true,
+        )
+        .await;
+    }
+    sink.send(TurnEvent::Failed { message }).await;
+}
+
+async fn locked_turn(
+    state: &AppState,
+    client: &LettaClient,
+    turn: &Turn,
+    sink: &Sink,
+    stop: &mut watch::Receiver<bool>,
+    attached: &mut Option<Attachment>,
+) {
+    let rt = &state.chat;
+    // 2. An earlier turn's block still on this agent (its detach failed): off first, or no turn.
+    match db::chat::attachments_on(&state.db, &turn.agent_id).await {
+        Ok(rows) => {
+            for row in rows {
+                if !detach_leftover(state, client, &row).await {
+                    let message = "A persona block from an earlier conversation is still attached to this agent and could not be detached yet. Try again in a minute.".to_string();
+                    fail(state, turn, sink, message).await;
+                    return;
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "chat journal read");
+            fail(state, turn, sink, AppError::Internal.to_string()).await;
+            return;
+        }
+    }
+
+    // 3. Attach, unless the block was attached on purpose before the turn.
+    let pre_attached = match rt.known_attached(&turn.agent_id, &turn.block_id) {
+        Some(known) => known,
+        None => match client.agents().core_blocks(&turn.agent_id).await {
+            Ok(blocks) => {
+                let ids: HashSet<String> = blocks.into_iter().map(|b| b.id).collect();
+                let there = ids.contains(&turn.block_id);
+                rt.remember_blocks(&turn.agent_id, ids);
+                there
+            }
+            Err(e) => {
+                let message = if e.is_not_found() {
+                    "That agent no longer exists on the Letta server.".to_string()
+                } else {
+                    message_of(e)
+                };
+                fail(state, turn, sink, message).await;
+                return;
+            }
+        },
+    };
+    if !pre_attached {
+        if let Err(e) = db::chat::journal(
+            &state.db,
+            &turn.id,
+            &turn.agent_id,
+            &turn.block_id,
+            turn.person_id,
+        )
+        .await
+        {
+            tracing::error!(error = %e, "chat journal write");
+            fail(state, turn, sink, AppError::Internal.to_string()).await;
+            return;
+        }
+        // From here on the block counts as attached: even a failed (or timed-out) attach may
+        // have happened on the server, so the detach runs in any case.
+        *attached = Some(Attachment {
+            agent_id: turn.agent_id.clone(),
+            block_id: turn.block_id.clone(),
+        });
+        rt.forget_blocks(&turn.agent_id);
+        if let Err(e) = client
+            .agents()
+            .attach_block(&turn.agent_id, &turn.block_id)
+            .await
+        {
+            fail(state, turn, sink, message_of(e)).await;
+            return;
+        }
+    }
+    sink.send(TurnEvent::Sending { pre_attached }).await;
+
+    let message = [MessageCreate::user(
+        turn.text.clone(),
+        Some(turn.identity_id.clone()),
+    )];
+    if turn.background {
+        background_turn(state, client, turn, sink, stop, &message).await;
+    } else {
+        streamed_turn(state, client, turn, sink, stop, &message).await;
+    }
+}
+
+/// Maps one streamed message to a transcript part.
+fn part_of(message: LettaMessage) -> Option<TurnEvent> {
+    let (id, kind, text, name) = match message {
+        LettaMessage::AssistantMessage(m) => (m.id, PartKind::Assistant, m.content.text(), None),
+        LettaMessage::ReasoningMessage(m) => (m.id, PartKind::Reasoning, m.reasoning, None),
+        LettaMessage::HiddenReasoningMessage(m) => (
+            m.id,
+            PartKind::Reasoning,
+            m.hidden_reasoning.unwrap_or_default(),
+            None,
+        ),
+        LettaMessage::ToolCallMessage(m) => {
+            let call = m.tool_call.unwrap_or_default();
+            (
+                m.id,
+                PartKind::ToolCall,
+                call.arguments.unwrap_or_default(),
+                call.name,
+            )
+        }
+        LettaMessage::ToolReturnMessage(m) => (m.id, PartKind::ToolReturn, m.tool_return, None),
+        // The user's own message is not echoed; system messages are not part of a reply.
+        LettaMessage::UserMessage(_) | LettaMessage::SystemMessage(_) => return None,
+        LettaMessage::Unknown(m) => (
+            m.id.unwrap_or_default(),
+            PartKind::Other,
+            String::new(),
+            Some(m.original_type),
+        ),
+    };
+    Some(TurnEvent::Part {
+        id,
+        kind,
+        text,
+        name,
+    })
+}
+
+async fn streamed_turn(
+    state: &AppState,
+    client: &LettaClient,
+    turn: &Turn,
+    sink: &Sink,
+    stop: &mut watch::Receiver<bool>,
+    message: &[MessageCreate],
+) {
+    let started = Instant::now();
+    let complete =
+        |stop_reason: &str, usage: Option<Usage>, error: Option<String>| TurnEvent::Complete {
+            stop_reason: stop_reason.to_owned(),
+            usage,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            error,
+        };
+    let mut events = match client.messages().stream(&turn.agent_id, message).await {
+        Ok(events) => events,
+        Err(e) => {
+            sink.send(complete("error", None, Some(message_of(e))))
+                .await;
+            return;
+        }
+    };
+    let mut stop_reason = None;
+    let mut usage: Option<Usage> = None;
+    let mut error = None;
+    // Set once the run is being cancelled: from then on the stream is only drained.
+    let mut cancel_deadline: Option<tokio::time::Instant> = None;
+    let turn_deadline = tokio::time::Instant::now() + state.config.chat_turn_max;
+    let mut page_gone = false;
+    loop {
+        let deadline = cancel_deadline.unwrap_or(turn_deadline);
+        let next = tokio::select! {
+            ev = events.next() => ev,
+            _ = stopped(stop), if cancel_deadline.is_none() => {
+                error = Some("Stopped.".to_string());
+                cancel_deadline = Some(cancel(client, &turn.agent_id).await);
+                continue;
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                if cancel_deadline.is_some() {
+                    // Letta did not end the stream after the cancel: ask once more, let go.
+                    tracing::warn!(turn = turn.id, "stream still open after cancel");
+                    let _ = client.messages().cancel(&turn.agent_id).await;
+                    break;
+                }
+                error = Some(format!(
+                    "The reply took longer than {} s and was stopped.",
+                    state.config.chat_turn_max.as_secs()
+                ));
+                cancel_deadline = Some(cancel(client, &turn.agent_id).await);
+                continue;
+            }
+        };
+        let forward = match next {
+            None => {
+                if stop_reason.is_none() && error.is_none() {
+                    error = Some("The Letta server ended the reply early.".into());
+                }
+                break;
+            }
+            Some(Ok(StreamEvent::Done)) => break,
+            Some(Ok(StreamEvent::Ping)) => Some(TurnEvent::Ping),
+            Some(Ok(StreamEvent::Message(m))) => part_of(m),
+            Some(Ok(StreamEvent::StopReason(s))) => {
+                stop_reason = Some(
+                    serde_json::to_value(s.stop_reason)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_else(|| "other".into()),
+                );
+                None
+            }
+            Some(Ok(StreamEvent::Usage(u))) => {
+                usage = Some(Usage {
+                    prompt_tokens: u.prompt_tokens,
+                    completion_tokens: u.completion_tokens,
+                    total_tokens: u.total_tokens,
+                    steps: u.step_count,
+                });
+                None
+            }
+            Some(Ok(StreamEvent::Error(e))) => {
+                tracing::warn!(
+                    turn = turn.id,
+                    error_type = e.error_type,
+                    detail = e.detail.as_deref().unwrap_or(""),
+                    "Letta stream error"
+                );
+                error = Some(format!(
+                    "The agent failed to answer ({}).",
+                    if e.error_type.is_empty() {
+                        "error"
+                    } else {
+                        &e.error_type
+                    }
+                ));
+                None
+            }
+            Some(Err(LettaError::Decode { .. })) => {
+                tracing::warn!(turn = turn.id, "undecodable stream frame skipped");
+                None
+            }
+            Some(Err(e)) => {
+                let message = match e {
+                    LettaError::Timeout => "The Letta server stopped sending the reply.".into(),
+                    other => message_of(other),
+                };
+                error.get_or_insert(message);
+                // The connection is gone; make sure the run is too.
+                let _ = client.messages().cancel(&turn.agent_id).await;
+                break;
+            }
+        };
+        if let Some(ev) = forward {
+            if !page_gone && !sink.send(ev).await {
+                // The page went away: nobody reads the reply, so stop the run (it would
+                // otherwise go on with the block detached under it).
+                page_gone = true;
+                if cancel_deadline.is_none() {
+                    tracing::info!(turn = turn.id, "page left mid-turn; cancelling the run");
+                    cancel_deadline = Some(cancel(client, &turn.agent_id).await);
+                }
+            }
+        }
+    }
+    let reason = stop_reason.unwrap_or_else(|| "error".into());
+    sink.send(complete(&reason, usage, error)).await;
+}
+
+/// Cancels the agent's run; the stream is then drained until this deadline.
+async fn cancel(client: &LettaClient, agent_id: &str) -> tokio::time::Instant {
+    if let Err(e) = client.messages().cancel(agent_id).await {
+        tracing::warn!(error = %e, agent_id, "cancel failed");
+    }
+    tokio::time::Instant::now() + CANCEL_DRAIN
+}
+
+async fn background_turn(
+    state: &AppState,
+    client: &LettaClient,
+    turn: &Turn,
+    sink: &Sink,
+    stop: &mut watch::Receiver<bool>,
+    message: &[MessageCreate],
+) {
+    let run = match client.messages().send_async(&turn.agent_id, message).await {
+        Ok(run) => run,
+        Err(e) => {
+            fail(state, turn, sink, message_of(e)).await;
+            return;
+        }
+    };
+    let _ = db::chat::set_run(&state.db, &turn.id, &run.id).await;
+    let _ = db::chat::update_run(
+        &state.db,
+        &turn.id,
+        Some(&run.id),
+        "created",
+        None,
+        None,
+        false,
+    )
+    .await;
+    sink.send(TurnEvent::Background {
+        run_id: run.id.clone(),
+    })
+    .await;
+
+    let deadline = tokio::time::Instant::now() + state.config.chat_turn_max;
+    let mut delay = Duration::from_millis(250);
+    let mut last_status = String::new();
+    let mut cancelled_by_us = false;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stopped(stop), if !cancelled_by_us => {
+                cancelled_by_us = true;
+                let _ = client.messages().cancel(&turn.agent_id).await;
+            }
+        }
+        delay = (delay * 2).min(Duration::from_secs(2));
+        if tokio::time::Instant::now() > deadline && !cancelled_by_us {
+            cancelled_by_us = true;
+            let _ = client.messages().cancel(&turn.agent_id).await;
+        }
+        let current = match client.runs().get(&run.id).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, run = run.id, "run poll failed");
+                if tokio::time::Instant::now() > deadline + CANCEL_DRAIN {
+                    let _ = db::chat::update_run(
+                        &state.db,
+                        &turn.id,
+                        None,
+                        "error",
+                        Some("The Letta server stopped answering about this run."),
+                        None,
+                        true,
+                    )
+                    .await;
+                    return;
+                }
+                continue;
+            }
+        };
+        let status = serde_json::to_value(current.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "other".into());
+        if status != last_status {
+            let _ =
+                db::chat::update_run(&state.db, &turn.id, None, &status, None, None, false).await;
+            last_status = status.clone();
+        }
+        if current.status.is_terminal() {
+            let reply = match client
+                .runs()
+                .messages(&run.id, &MessageFilter::default())
+                .await
+            {
+                Ok(messages) => messages
+                    .into_iter()
+                    .filter_map(|m| match m {
+                        LettaMessage::AssistantMessage(m) => Some(m.content.text()),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                Err(e) => {
+                    tracing::warn!(error = %e, run = run.id, "run messages");
+                    String::new()
+                }
+            };
+            let detail = (current.status == RunStatus::Failed)
+                .then_some("The agent failed to answer; see the Letta server's log.");
+            let _ = db::chat::update_run(
+                &state.db,
+                &turn.id,
+                None,
+                &status,
+                detail,
+                Some(&reply),
+                true,
+            )
+            .await;
+            return;
+        }
+        if tokio::time::Instant::now() > deadline + CANCEL_DRAIN {
+            let _ = db::chat::update_run(
+                &state.db,
+                &turn.id,
+                None,
+                "error",
+                Some("The run did not end after it was cancelled."),
+                None,
+                true,
+            )
+            .await;
+            return;
+        }
+    }
+}
+
+/// Detaches the turn's block (a few tries) and removes its journal row. `false`: still
+/// attached; the row stays for the sweeper, and no other turn starts on the agent until it is
+/// gone.
+async fn release(
+    state: &AppState,
+    client: &LettaClient,
+    turn_id: &str,
+    agent_id: &str,
+    block_id: &str,
+) -> bool {
+    for attempt in 0..3u32 {
+        match client.agents().detach_block(agent_id, block_id).await {
+            Ok(agent) => {
+                state
+                    .chat
+                    .remember_blocks(agent_id, agent.blocks.into_iter().map(|b| b.id).collect());
+                return unjournal(&state.db, turn_id).await;
+            }
+            // Already detached (or the agent/block is gone): nothing is attached.
+            Err(e) if e.is_not_found() => return unjournal(&state.db, turn_id).await,
+            Err(e) => {
+                tracing::warn!(error = %e, turn_id, agent_id, attempt, "detach failed");
+                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+            }
+        }
+    }
+    state.chat.forget_blocks(agent_id);
+    false
+}
+
+async fn unjournal(db: &SqlitePool, turn_id: &str) -> bool {
+    match db::chat::unjournal(db, turn_id).await {
+        Ok(()) => true,
+        Err(e) => {
+            // Detached, but the row stays: the sweeper's detach will get a 404 and remove it.
+            tracing::error!(error = %e, turn_id, "chat journal delete");
+            true
+        }
+    }
+}
+
+async fn detach_leftover(
+    state: &AppState,
+    client: &LettaClient,
+    row: &db::chat::AttachmentRow,
+) -> bool {
+    match client
+        .agents()
+        .detach_block(&row.agent_id, &row.block_id)
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if e.is_not_found() => {}
+        Err(e) => {
+            tracing::warn!(error = %e, turn = row.turn_id, "sweeper: detach failed");
+            return false;
+        }
+    }
+    state.chat.forget_blocks(&row.agent_id);
+    tracing::info!(
+        turn = row.turn_id,
+        agent = row.agent_id,
+        block = row.block_id,
+        "detached a persona block left by an earlier turn"
+    );
+    unjournal(&state.db, &row.turn_id).await
+}
+
+/// Detaches every journaled block whose turn is not running in this process. Returns how many
+/// rows are left (detach failed).
+pub async fn sweep(state: &AppState) -> usize {
+    let Ok(client) = state.letta.client() else {
+        return 0;
+    };
+    let rows = match db::chat::attachments(&state.db).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::error!(error = %e, "sweeper: journal read");
+            return 0;
+        }
+    };
+    let mut left = 0;
+    for row in rows {
+        if state.chat.is_active(&row.turn_id) {
+            continue;
+        }
+        if !detach_leftover(state, &client, &row).await {
+            left += 1;
+        }
+    }
+    left
+}
+
+/// At start: background turns the previous process did not see to their end.
+pub async fn mark_interrupted_runs(state: &AppState) {
+    let Ok(runs) = db::chat::unfinished_runs(&state.db).await else {
+        return;
+    };
+    for run in runs {
+        if state.chat.is_active(&run.turn_id) {
+            continue;
+        }
+        let _ = db::chat::update_run(
+            &state.db,
+            &run.turn_id,
+            None,
+            "interrupted",
+            Some("The dashboard restarted during this run; its persona block was detached. The agent's history shows whether Letta finished it."),
+            None,
+            true,
+        )
+        .await;
+    }
+}
+
+/// The sweeper: once at start, then every `chat_sweep_every`.
+pub fn spawn_sweeper(state: AppState) {
+    tokio::spawn(async move {
+        mark_interrupted_runs(&state).await;
+        let mut every = tokio::time::interval(state.config.chat_sweep_every);
+        loop {
+            every.tick().await;
+            sweep(&state).await;
+        }
+    });
+}
+
+// ---- history and pickers --------------------------------------------------------------------
+
+/// A user message's text: plain, or the `{"type":"user_message","message":..}` JSON some agent
+/// types store.
+fn user_text(raw: String) -> String {
+    match serde_json::from_str::<serde_json::Value>(&raw) {
+        Ok(v) => match v.get("message").and_then(|m| m.as_str()) {
+            Some(m) => m.to_owned(),
+            None => raw,
+        },
+        Err(_) => raw,
+    }
+}
+
+pub const HISTORY_PAGE: u32 = 50;
+
+pub async fn history(
+    state: &AppState,
+    agent_id: &str,
+    before: Option<String>,
+    only_person: Option<i64>,
+) -> Result<HistoryPage, AppError> {
+    check_agent_id(agent_id)?;
+    let client = state.letta.client()?;
+    let filter = MessageFilter {
+        limit: Some(HISTORY_PAGE),
+        before: before.filter(|b| !b.is_empty()),
+        ..Default::default()
+    };
+    let messages = client.messages().list(agent_id, &filter).await?;
+    let older = (messages.len() as u32 >= HISTORY_PAGE)
+        .then(|| messages.first().and_then(|m| m.id().map(str::to_owned)))
+        .flatten();
+    let mut senders: HashMap<String, Sender> = HashMap::new();
+    let mut items = Vec::with_capacity(messages.len());
+    for m in messages {
+        let item = match m {
+            LettaMessage::UserMessage(m) => {
+                let sender = match m.sender_id.as_deref().filter(|s| !s.is_empty()) {
+                    None => Sender::None,
+                    Some(sid) => match senders.get(sid) {
+                        Some(s) => s.clone(),
+                        None => {
+                            let s = match db::persons::by_identity(&state.db, sid)
+                                .await
+                                .map_err(internal)?
+                            {
+                                Some(p) => Sender::Person {
+                                    id: p.id,
+                                    username: p.username,
+                                    display_name: p.display_name,
+                                },
+                                None => Sender::Unknown {
+                                    sender_id: sid.to_owned(),
+                                },
+                            };
+                            senders.insert(sid.to_owned(), s.clone());
+                            s
+                        }
+                    },
+                };
+                HistoryItem {
+                    id: m.id,
+                    date: m.date,
+                    kind: "user".into(),
+                    text: user_text(m.content.text()),
+                    name: None,
+                    sender: Some(sender),
+                }
+            }
+            LettaMessage::SystemMessage(_) => continue,
+            other => {
+                let date = match &other {
+                    LettaMessage::AssistantMessage(m) => m.date.clone(),
+                    LettaMessage::ReasoningMessage(m) => m.date.clone(),
+                    LettaMessage::ToolCallMessage(m) => m.date.clone(),
+                    LettaMessage::ToolReturnMessage(m) => m.date.clone(),
+                    _ => None,
+                };
+                let Some(TurnEvent::Part {
+                    id,
+                    kind,
+                    text,
+                    name,
+                }) = part_of(other)
+                else {
+                    continue;
+                };
+                let kind = match kind {
+                    PartKind::Assistant => "assistant".to_string(),
+                    PartKind::Reasoning => "reasoning".into(),
+                    PartKind::ToolCall => "tool_call".into(),
+                    PartKind::ToolReturn => "tool_return".into(),
+                    PartKind::Other => name.clone().unwrap_or_else(|| "other".into()),
+                };
+                HistoryItem {
+                    id,
+                    date,
+                    kind,
+                    text,
+                    name,
+                    sender: None,
+                }
+            }
+        };
+        items.push(item);
+    }
+    if let Some(person_id) = only_person {
+        items = only_exchanges_of(items, person_id);
+    }
+    Ok(HistoryPage { items, older })
+}
+
+/// Keeps the person's messages and what followed each of them up to the next user message.
+pub fn only_exchanges_of(items: Vec<HistoryItem>, person_id: i64) -> Vec<HistoryItem> {
+    let mut keep = false;
+    items
+        .into_iter()
+        .filter(|item| {
+            if let Some(sender) = &item.sender {
+                keep = matches!(sender, Sender::Person { id, .. } if *id == person_id);
+            }
+            keep
+        })
+        .collect()
+}
+
+pub async fn agent_choices(state: &AppState, query: &str) -> Result<Vec<AgentChoice>, AppError> {
+    let client = state.letta.client()?;
+    let query = query.trim();
+    let filter = AgentFilter {
+        query_text: (!query.is_empty()).then(|| query.to_owned()),
+        limit: Some(20),
+        ..Default::default()
+    };
+    Ok(client
+        .agents()
+        .list(&filter)
+        .await?
+        .into_iter()
+        .map(|a| AgentChoice {
+            model: a.model_handle().map(str::to_owned),
+            id: a.id,
+            name: a.name,
+        })
+        .collect())
+}
+
+pub async fn person_choices(state: &AppState, query: &str) -> Result<Vec<PersonChoice>, AppError> {
+    let rows = db::persons::page(
+        &state.db,
+        query,
+        db::persons::PersonSort::Username,
+        None,
+        20,
+    )
+    .await
+    .map_err(internal)?;
+    Ok(rows
+        .into_iter()
+        .map(|p| PersonChoice {
+            id: p.id,
+            username: p.username,
+            display_name: p.display_name,
+        })
+        .collect())
+}
+
+pub async fn background_runs(
+    state: &AppState,
+    agent_id: &str,
+) -> Result<Vec<BackgroundRun>, AppError> {
+    check_agent_id(agent_id)?;
+    let rows = db::chat::runs_on(&state.db, agent_id, 10)
+        .await
+        .map_err(internal)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let person = db::persons::by_id(&state.db, r.person_id)
+            .await
+            .map_err(internal)?
+            .map_or_else(|| "(deleted person)".to_string(), |p| p.username);
+        out.push(BackgroundRun {
+            turn_id: r.turn_id,
+            run_id: r.run_id,
+            person,
+            message: r.message,
+            status: r.status,
+            detail: r.detail,
+            reply: r.reply,
+            created_at: r.created_at,
+            finished: r.finished_at.is_some(),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(kind: &str, sender: Option<i64>) -> HistoryItem {
+        HistoryItem {
+            id: format!("{kind}-{sender:?}"),
+            date: None,
+            kind: kind.into(),
+            text: String::new(),
+            name: None,
+            sender: sender.map(|id| Sender::Person {
+                id,
+                username: format!("p{id}"),
+                display_name: String::new(),
+            }),
+        }
+    }
+
+    #[test]
+    fn only_exchanges_keeps_the_persons_turns_and_their_replies() {
+        let items = vec![
+            item("assistant", None),
+            item("user", Some(1)),
+            item("assistant", None),
+            item("user", Some(2)),
+            item("reasoning", None),
+            item("assistant", None),
+            item("user", Some(1)),
+            item("tool_call", None),
+        ];
+        let kept: Vec<String> = only_exchanges_of(items, 1)
+            .into_iter()
+            .map(|i| i.kind)
+            .collect();
+        assert_eq!(kept, ["user", "assistant", "user", "tool_call"]);
+    }
+
+    #[test]
+    fn agent_ids_are_checked_before_any_url() {
+        assert!(check_agent_id("agent-0c1d-42").is_ok());
+        assert!(check_agent_id("agent-../../x").is_err());
+        assert!(check_agent_id("block-1").is_err());
+        assert!(check_agent_id("").is_err());
+    }
+
+    #[test]
+    fn stored_user_messages_are_unwrapped() {
+        assert_eq!(
+            user_text(r#"{"type":"user_message","message":"hi"}"#.into()),
+            "hi"
+        );
+        assert_eq!(user_text("plain".into()), "plain");
+    }
+}

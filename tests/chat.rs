@@ -1,0 +1,780 @@
+//! Chat turns over HTTP against the app and the in-process fake Letta: the attach → send →
+//! detach guarantee under faults, stops, vanished browsers and concurrency.
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    fake_letta::{FakeLetta, Fault},
+    spawn_app, spawn_app_with, TestApp,
+};
+use letta_admin::{
+    auth::Role,
+    features::chat::model::{BackgroundRun, HistoryPage, LineBuffer, PartKind, Sender, TurnEvent},
+    features::persons::api::{CreateOutcome, PersonDetail},
+};
+
+struct Person {
+    id: i64,
+    block_id: String,
+    identity_id: String,
+}
+
+async fn connect(app: &TestApp, fake: &FakeLetta, timeout: &str) -> reqwest::Client {
+    let op = app.signed_in("olga", Role::Operator).await;
+    let saved = app
+        .call(
+            &op,
+            "operator/settings/save",
+            &[
+                ("form[base_url]", fake.url.as_str()),
+                ("form[password]", FakeLetta::PASSWORD),
+                ("form[timeout_secs]", timeout),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    op
+}
+
+/// App + fake + an operator and a staff client.
+async fn setup() -> (TestApp, FakeLetta, reqwest::Client, reqwest::Client) {
+    let fake = FakeLetta::start().await;
+    let app = spawn_app().await;
+    let op = connect(&app, &fake, "5").await;
+    let staff = app.signed_in("sam", Role::Staff).await;
+    (app, fake, op, staff)
+}
+
+async fn person(app: &TestApp, op: &reqwest::Client, username: &str) -> Person {
+    let a = app
+        .call(
+            op,
+            "operator/persons/create",
+            &[
+                ("form[username]", username),
+                ("form[display_name]", &format!("{username} display")),
+                ("form[notes]", ""),
+            ],
+        )
+        .await;
+    let CreateOutcome::Created(summary) = a.json() else {
+        panic!("{}", a.body)
+    };
+    let p: PersonDetail = app
+        .call(op, "staff/persons/get", &[("id", &summary.id.to_string())])
+        .await
+        .json();
+    Person {
+        id: p.id,
+        block_id: p.block_id.unwrap(),
+        identity_id: p.identity_id.unwrap(),
+    }
+}
+
+/// Starts a turn; the response streams NDJSON events.
+async fn start_turn(
+    app: &TestApp,
+    c: &reqwest::Client,
+    agent_id: &str,
+    person_id: i64,
+    text: &str,
+    background: bool,
+) -> reqwest::Response {
+    let person_id = person_id.to_string();
+    let mut form = vec![
+        ("send[agent_id]", agent_id),
+        ("send[person_id]", person_id.as_str()),
+        ("send[text]", text),
+    ];
+    if background {
+        form.push(("background", "true"));
+    }
+    c.post(app.url("/api/staff/chat/send"))
+        .form(&form)
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn events_of(res: reqwest::Response) -> Vec<TurnEvent> {
+    assert_eq!(res.status(), 200);
+    let body = res.text().await.expect("body");
+    let mut buf = LineBuffer::default();
+    buf.feed(&body).into_iter().map(|e| e.unwrap()).collect()
+}
+
+/// A whole turn's events.
+async fn turn(
+    app: &TestApp,
+    c: &reqwest::Client,
+    agent_id: &str,
+    person_id: i64,
+    text: &str,
+) -> Vec<TurnEvent> {
+    events_of(start_turn(app, c, agent_id, person_id, text, false).await).await
+}
+
+/// Reads events until one matches, returning those read (the response keeps streaming).
+async fn read_until(
+    res: &mut reqwest::Response,
+    buf: &mut LineBuffer,
+    until: impl Fn(&TurnEvent) -> bool,
+) -> Vec<TurnEvent> {
+    let mut seen = Vec::new();
+    while let Some(chunk) = res.chunk().await.expect("chunk") {
+        for ev in buf.feed(std::str::from_utf8(&chunk).unwrap()) {
+            let ev = ev.unwrap();
+            let stop = until(&ev);
+            seen.push(ev);
+            if stop {
+                return seen;
+            }
+        }
+    }
+    panic!("stream ended before the awaited event: {seen:?}");
+}
+
+fn reply_text(events: &[TurnEvent]) -> String {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            TurnEvent::Part {
+                kind: PartKind::Assistant,
+                text,
+                ..
+            } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn complete(events: &[TurnEvent]) -> (String, Option<String>) {
+    events
+        .iter()
+        .find_map(|e| match e {
+            TurnEvent::Complete {
+                stop_reason, error, ..
+            } => Some((stop_reason.clone(), error.clone())),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no Complete in {events:?}"))
+}
+
+fn released(events: &[TurnEvent]) -> bool {
+    match events.last() {
+        Some(TurnEvent::Released { detached }) => *detached,
+        other => panic!("the last event should be Released, got {other:?} in {events:?}"),
+    }
+}
+
+async fn journal_len(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM chat_attachments")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap()
+}
+
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// Nothing attached to the agent and nothing in the journal.
+async fn assert_clean(app: &TestApp, fake: &FakeLetta, agent_id: &str) {
+    assert!(
+        fake.attached_blocks(agent_id).is_empty(),
+        "still attached: {:?}",
+        fake.attached_blocks(agent_id)
+    );
+    assert_eq!(journal_len(app).await, 0, "journal not empty");
+}
+
+#[tokio::test]
+async fn a_turn_attaches_sends_as_the_person_streams_and_detaches() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    let events = turn(&app, &staff, &agent, ada.id, "hello there").await;
+
+    assert!(matches!(events[0], TurnEvent::Started { .. }), "{events:?}");
+    assert!(events.contains(&TurnEvent::Sending {
+        pre_attached: false
+    }));
+    assert_eq!(reply_text(&events), "echo: hello there");
+    let tokens = events
+        .iter()
+        .filter(|e| matches!(e, TurnEvent::Part { .. }))
+        .count();
+    assert!(tokens > 1, "tokens arrive one by one: {events:?}");
+    match events
+        .iter()
+        .find(|e| matches!(e, TurnEvent::Complete { .. }))
+    {
+        Some(TurnEvent::Complete {
+            stop_reason,
+            usage: Some(usage),
+            error: None,
+            ..
+        }) => {
+            assert_eq!(stop_reason, "end_turn");
+            assert_eq!(usage.total_tokens, 103);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(released(&events));
+
+    // The message reached the agent as the person, with exactly their persona attached.
+    let sends = fake.sends();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(
+        sends[0].sender_id.as_deref(),
+        Some(ada.identity_id.as_str())
+    );
+    assert_eq!(sends[0].personas, vec!["Persona_ada".to_string()]);
+    assert_clean(&app, &fake, &agent).await;
+    let actions = app.audit_actions().await;
+    assert!(actions
+        .iter()
+        .any(|(actor, action, _)| action == "chat.send" && actor.as_deref() == Some("sam")));
+}
+
+#[tokio::test]
+async fn a_block_attached_before_the_turn_stays_attached() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    let client = app.state.letta.client().unwrap();
+    client
+        .agents()
+        .attach_block(&agent, &ada.block_id)
+        .await
+        .unwrap();
+    let events = turn(&app, &staff, &agent, ada.id, "hi").await;
+    assert!(events.contains(&TurnEvent::Sending { pre_attached: true }));
+    assert!(released(&events));
+    assert_eq!(fake.attached_blocks(&agent), vec![ada.block_id.clone()]);
+    assert_eq!(journal_len(&app).await, 0);
+    // No detach was sent at all.
+    assert_eq!(fake.request_count("PATCH", "/v1/agents/*/detach/*"), 0);
+}
+
+#[tokio::test]
+async fn a_server_error_on_send_still_detaches() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    fake.fault(
+        "POST",
+        &format!("/v1/agents/{agent}/messages/stream"),
+        Fault::server_error(),
+    );
+    let events = turn(&app, &staff, &agent, ada.id, "hi").await;
+    let (reason, error) = complete(&events);
+    assert_eq!(reason, "error");
+    let error = error.unwrap();
+    assert!(error.contains("HTTP 500"), "{error}");
+    assert!(!format!("{events:?}").contains(common::fake_letta::SECRET_MARKER));
+    assert!(released(&events));
+    assert_clean(&app, &fake, &agent).await;
+}
+
+#[tokio::test]
+async fn a_stream_cut_half_way_still_detaches() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    // A few tokens, then the server closes the stream: no stop_reason, no [DONE].
+    let cut = "data: {\"message_type\":\"assistant_message\",\"id\":\"message-1\",\"content\":\"Hel\"}\n\n\
+               data: {\"message_type\":\"assistant_message\",\"id\":\"message-1\",\"content\":\"lo\"}\n\n";
+    fake.fault(
+        "POST",
+        &format!("/v1/agents/{agent}/messages/stream"),
+        Fault::Sse(cut.into()),
+    );
+    let events = turn(&app, &staff, &agent, ada.id, "hi").await;
+    assert_eq!(reply_text(&events), "Hello");
+    let (_, error) = complete(&events);
+    assert!(error.unwrap().contains("ended the reply early"));
+    assert!(released(&events));
+    assert_clean(&app, &fake, &agent).await;
+
+    // A connection reset in the middle of the body: the same.
+    fake.clear_faults();
+    fake.fault(
+        "POST",
+        &format!("/v1/agents/{agent}/messages/stream"),
+        Fault::ResetMidBody,
+    );
+    let events = turn(&app, &staff, &agent, ada.id, "hi").await;
+    assert!(complete(&events).1.is_some());
+    assert!(released(&events));
+    assert_clean(&app, &fake, &agent).await;
+}
+
+#[tokio::test]
+async fn a_timeout_still_detaches() {
+    let fake = FakeLetta::start().await;
+    let app = spawn_app().await;
+    let op = connect(&app, &fake, "1").await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    fake.fault(
+        "POST",
+        &format!("/v1/agents/{agent}/messages/stream"),
+        Fault::Sleep(Duration::from_secs(3)),
+    );
+    let events = turn(&app, &op, &agent, ada.id, "hi").await;
+    let (_, error) = complete(&events);
+    assert!(
+        error.unwrap().contains("did not answer in time"),
+        "{events:?}"
+    );
+    assert!(released(&events));
+    assert_clean(&app, &fake, &agent).await;
+}
+
+#[tokio::test]
+async fn a_failed_attach_leaves_nothing_attached() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    fake.fault(
+        "PATCH",
+        &format!("/v1/agents/{agent}/core-memory/blocks/attach/*"),
+        Fault::server_error(),
+    );
+    let events = turn(&app, &staff, &agent, ada.id, "hi").await;
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TurnEvent::Failed { message } if message.contains("HTTP 500"))),
+        "{events:?}"
+    );
+    assert!(released(&events));
+    assert!(fake.sends().is_empty(), "nothing sent without the persona");
+    assert_clean(&app, &fake, &agent).await;
+}
+
+#[tokio::test]
+async fn a_failed_detach_is_retried_by_the_next_turn_and_the_sweeper() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let bob = person(&app, &op, "bob").await;
+    let agent = fake.add_agent("helper");
+    let detach = format!("/v1/agents/{agent}/core-memory/blocks/detach/*");
+    fake.fault("PATCH", &detach, Fault::server_error());
+    let events = turn(&app, &staff, &agent, ada.id, "hi").await;
+    assert!(!released(&events), "the detach failed and says so");
+    assert_eq!(journal_len(&app).await, 1, "the journal keeps the block");
+
+    // While the detach keeps failing, no other person's turn may start on the agent.
+    let events = turn(&app, &staff, &agent, bob.id, "hi").await;
+    assert!(
+        events.iter().any(
+            |e| matches!(e, TurnEvent::Failed { message } if message.contains("still attached"))
+        ),
+        "{events:?}"
+    );
+    assert_eq!(fake.sends().len(), 1, "bob's message was not sent");
+    assert_eq!(fake.max_personas_attached(), 1);
+
+    // Letta is fine again: the sweeper detaches the leftover.
+    fake.clear_faults();
+    let left = letta_admin::features::chat::service::sweep(&app.state).await;
+    assert_eq!(left, 0);
+    assert_clean(&app, &fake, &agent).await;
+
+    // And the next turn by bob works.
+    let events = turn(&app, &staff, &agent, bob.id, "hi again").await;
+    assert!(released(&events));
+    assert_eq!(fake.sends().last().unwrap().personas, vec!["Persona_bob"]);
+    assert_clean(&app, &fake, &agent).await;
+}
+
+#[tokio::test]
+async fn a_browser_that_leaves_mid_stream_cancels_the_run_and_the_block_is_detached() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    fake.set_stream_delay(Duration::from_millis(100));
+    let long = "many words here ".repeat(20);
+    let mut res = start_turn(&app, &staff, &agent, ada.id, &long, false).await;
+    let mut buf = LineBuffer::default();
+    read_until(&mut res, &mut buf, |e| matches!(e, TurnEvent::Part { .. })).await;
+    assert_eq!(fake.attached_blocks(&agent), vec![ada.block_id.clone()]);
+    drop(res); // the tab is closed
+
+    eventually("the block is detached after the browser left", async || {
+        fake.attached_blocks(&agent).is_empty() && journal_len(&app).await == 0
+    })
+    .await;
+    assert!(fake.request_count("POST", &format!("/v1/agents/{agent}/messages/cancel")) >= 1);
+    assert_eq!(
+        fake.live_streams(&agent),
+        0,
+        "the run ended before the agent was freed"
+    );
+    assert_eq!(app.state.chat.active_turns(), 0);
+}
+
+#[tokio::test]
+async fn stop_cancels_the_run_and_detaches() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    fake.set_stream_delay(Duration::from_millis(100));
+    let long = "many words here ".repeat(20);
+    let mut res = start_turn(&app, &staff, &agent, ada.id, &long, false).await;
+    let mut buf = LineBuffer::default();
+    let seen = read_until(&mut res, &mut buf, |e| matches!(e, TurnEvent::Part { .. })).await;
+    let turn_id = seen
+        .iter()
+        .find_map(|e| match e {
+            TurnEvent::Started { turn_id } => Some(turn_id.clone()),
+            _ => None,
+        })
+        .unwrap();
+
+    // Another staff member may not stop it; the one who started it may.
+    let other = app.signed_in("tess", Role::Staff).await;
+    let denied = app
+        .call(&other, "staff/chat/stop", &[("turn_id", &turn_id)])
+        .await;
+    assert_eq!(denied.status, 403);
+    let stopped = app
+        .call(&staff, "staff/chat/stop", &[("turn_id", &turn_id)])
+        .await;
+    assert_eq!(stopped.status, 200, "{}", stopped.body);
+
+    let mut rest = Vec::new();
+    while let Some(chunk) = res.chunk().await.unwrap() {
+        rest.extend(
+            buf.feed(std::str::from_utf8(&chunk).unwrap())
+                .into_iter()
+                .map(Result::unwrap),
+        );
+    }
+    let (reason, error) = complete(&rest);
+    assert_eq!(reason, "cancelled");
+    assert_eq!(error.as_deref(), Some("Stopped."));
+    assert!(released(&rest));
+    assert_clean(&app, &fake, &agent).await;
+}
+
+#[tokio::test]
+async fn twenty_persons_on_one_agent_take_turns_and_each_gets_their_own_reply() {
+    let (app, fake, op, staff) = setup().await;
+    let agent = fake.add_agent("busy");
+    let mut persons = Vec::new();
+    for i in 0..20 {
+        persons.push(person(&app, &op, &format!("p{i:02}")).await);
+    }
+    fake.set_stream_delay(Duration::from_millis(2));
+    let mut tasks = Vec::new();
+    for (i, p) in persons.iter().enumerate() {
+        let (base, staff, agent, pid) = (app.base.clone(), staff.clone(), agent.clone(), p.id);
+        tasks.push(tokio::spawn(async move {
+            let text = format!("message from p{i:02}");
+            let res = staff
+                .post(format!("{base}/api/staff/chat/send"))
+                .form(&[
+                    ("send[agent_id]", agent.as_str()),
+                    ("send[person_id]", &pid.to_string()),
+                    ("send[text]", &text),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (text, events_of(res).await)
+        }));
+    }
+    let mut waited = 0;
+    for t in tasks {
+        let (text, events) = t.await.unwrap();
+        assert_eq!(reply_text(&events), format!("echo: {text}"), "{events:?}");
+        assert!(released(&events));
+        if events
+            .iter()
+            .any(|e| matches!(e, TurnEvent::Waiting { .. }))
+        {
+            waited += 1;
+        }
+    }
+    assert!(waited > 0, "some turns queued behind others");
+    assert_eq!(
+        fake.max_personas_attached(),
+        1,
+        "never two persona blocks on the agent"
+    );
+    let sends = fake.sends();
+    assert_eq!(sends.len(), 20, "none lost");
+    for s in &sends {
+        // Each message saw exactly its sender's persona.
+        let p = persons
+            .iter()
+            .position(|p| Some(&p.identity_id) == s.sender_id.as_ref())
+            .expect("sent as a known person");
+        assert_eq!(s.personas, vec![format!("Persona_p{p:02}")]);
+        assert_eq!(s.text, format!("message from p{p:02}"));
+    }
+    assert_clean(&app, &fake, &agent).await;
+}
+
+#[tokio::test]
+async fn turns_on_different_agents_run_in_parallel() {
+    let (app, fake, op, staff) = setup().await;
+    let mut pairs = Vec::new();
+    for i in 0..20 {
+        let p = person(&app, &op, &format!("p{i:02}")).await;
+        pairs.push((fake.add_agent(&format!("agent {i}")), p.id));
+    }
+    fake.set_stream_delay(Duration::from_millis(20));
+    let mut tasks = Vec::new();
+    for (agent, pid) in pairs.clone() {
+        let (base, staff) = (app.base.clone(), staff.clone());
+        tasks.push(tokio::spawn(async move {
+            let res = staff
+                .post(format!("{base}/api/staff/chat/send"))
+                .form(&[
+                    ("send[agent_id]", agent.as_str()),
+                    ("send[person_id]", &pid.to_string()),
+                    ("send[text]", "hello"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            events_of(res).await
+        }));
+    }
+    for t in tasks {
+        let events = t.await.unwrap();
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, TurnEvent::Waiting { .. })),
+            "no turn waits for another agent: {events:?}"
+        );
+        assert!(released(&events));
+    }
+    // The streams overlapped (observed by the fake, not by a clock).
+    assert!(
+        fake.max_concurrent_streams() >= 10,
+        "only {} streams at once",
+        fake.max_concurrent_streams()
+    );
+    for (agent, _) in &pairs {
+        assert_clean(&app, &fake, agent).await;
+    }
+}
+
+#[tokio::test]
+async fn a_turn_waits_in_line_and_gives_up_after_the_bounded_wait() {
+    let fake = FakeLetta::start().await;
+    let app = spawn_app_with(|c| c.chat_wait = Duration::from_secs(1)).await;
+    let op = connect(&app, &fake, "5").await;
+    let ada = person(&app, &op, "ada").await;
+    let bob = person(&app, &op, "bob").await;
+    let agent = fake.add_agent("helper");
+    fake.set_stream_delay(Duration::from_millis(100));
+    let long = "word ".repeat(30); // ~3 s of streaming
+    let mut first = start_turn(&app, &op, &agent, ada.id, &long, false).await;
+    let mut buf = LineBuffer::default();
+    read_until(&mut first, &mut buf, |e| {
+        matches!(e, TurnEvent::Part { .. })
+    })
+    .await;
+
+    let events = turn(&app, &op, &agent, bob.id, "me too").await;
+    assert!(
+        events.contains(&TurnEvent::Waiting { position: 1 }),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(
+            |e| matches!(e, TurnEvent::Failed { message } if message.contains("busy for 1 s"))
+        ),
+        "{events:?}"
+    );
+    // Bob's block never went near the agent.
+    assert!(fake
+        .sends()
+        .iter()
+        .all(|s| s.personas == vec!["Persona_ada"]));
+    drop(first);
+    eventually("the first turn ends", async || {
+        journal_len(&app).await == 0 && fake.attached_blocks(&agent).is_empty()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deleting_a_person_is_refused_while_their_turn_runs() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    fake.set_stream_delay(Duration::from_millis(50));
+    let mut res = start_turn(&app, &staff, &agent, ada.id, &"word ".repeat(10), false).await;
+    let mut buf = LineBuffer::default();
+    read_until(&mut res, &mut buf, |e| matches!(e, TurnEvent::Part { .. })).await;
+    let refused = app
+        .call(
+            &op,
+            "operator/persons/delete",
+            &[("id", &ada.id.to_string()), ("keep_in_letta", "false")],
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(refused.body.contains("in a chat turn"), "{}", refused.body);
+    // Let the turn finish, then the delete goes through.
+    while res.chunk().await.unwrap().is_some() {}
+    eventually("the turn is over", async || {
+        app.state.chat.active_turns() == 0
+    })
+    .await;
+    let deleted = app
+        .call(
+            &op,
+            "operator/persons/delete",
+            &[("id", &ada.id.to_string()), ("keep_in_letta", "false")],
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+}
+
+#[tokio::test]
+async fn a_background_turn_runs_to_completion_and_detaches() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    let events = events_of(start_turn(&app, &staff, &agent, ada.id, "long task", true).await).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TurnEvent::Background { .. })),
+        "{events:?}"
+    );
+    assert!(released(&events));
+    assert_clean(&app, &fake, &agent).await;
+    let runs: Vec<BackgroundRun> = app
+        .call(&staff, "staff/chat/runs", &[("agent_id", &agent)])
+        .await
+        .json();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, "completed");
+    assert!(runs[0].finished);
+    assert_eq!(runs[0].person, "ada");
+    assert_eq!(runs[0].reply.as_deref(), Some("echo: long task"));
+    let sends = fake.sends();
+    assert_eq!(sends[0].personas, vec!["Persona_ada"]);
+    assert_eq!(
+        sends[0].sender_id.as_deref(),
+        Some(ada.identity_id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn history_names_each_sender_and_filters_by_person() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let bob = person(&app, &op, "bob").await;
+    let agent = fake.add_agent("helper");
+    turn(&app, &staff, &agent, ada.id, "from ada").await;
+    turn(&app, &staff, &agent, bob.id, "from bob").await;
+    // Sent around the dashboard: a stranger's id, and no sender at all.
+    let client = app.state.letta.client().unwrap();
+    use letta_admin::letta::types::MessageCreate;
+    client
+        .messages()
+        .send(
+            &agent,
+            &[MessageCreate::user(
+                "from elsewhere",
+                Some("identity-stranger".into()),
+            )],
+        )
+        .await
+        .unwrap();
+    client
+        .messages()
+        .send(&agent, &[MessageCreate::user("anonymous", None)])
+        .await
+        .unwrap();
+
+    let page: HistoryPage = app
+        .call(&staff, "staff/chat/history", &[("agent_id", &agent)])
+        .await
+        .json();
+    let users: Vec<(String, Sender)> = page
+        .items
+        .iter()
+        .filter(|i| i.kind == "user")
+        .map(|i| (i.text.clone(), i.sender.clone().unwrap()))
+        .collect();
+    assert_eq!(users.len(), 4);
+    assert!(
+        matches!(&users[0], (t, Sender::Person { username, .. }) if t == "from ada" && username == "ada")
+    );
+    assert!(
+        matches!(&users[1], (t, Sender::Person { username, .. }) if t == "from bob" && username == "bob")
+    );
+    assert!(
+        matches!(&users[2], (_, Sender::Unknown { sender_id }) if sender_id == "identity-stranger")
+    );
+    assert_eq!(users[3].1, Sender::None);
+    assert_eq!(page.older, None, "all of it fits one page");
+
+    let only_bob: HistoryPage = app
+        .call(
+            &staff,
+            "staff/chat/history",
+            &[("agent_id", &agent), ("only_person", &bob.id.to_string())],
+        )
+        .await
+        .json();
+    let texts: Vec<&str> = only_bob.items.iter().map(|i| i.text.as_str()).collect();
+    assert_eq!(texts, ["from bob", "echo: from bob"]);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_before_anything_is_attached() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    let empty = start_turn(&app, &staff, &agent, ada.id, "   ", false).await;
+    assert_eq!(empty.status(), 422);
+    let bad_agent = start_turn(&app, &staff, "agent-../x", ada.id, "hi", false).await;
+    assert_eq!(bad_agent.status(), 422);
+    let no_person = start_turn(&app, &staff, &agent, 999, "hi", false).await;
+    assert_eq!(no_person.status(), 422);
+    let long = start_turn(&app, &staff, &agent, ada.id, &"x".repeat(20_001), false).await;
+    assert_eq!(long.status(), 422);
+    assert!(fake.sends().is_empty());
+    assert_clean(&app, &fake, &agent).await;
+}
+
+#[tokio::test]
+async fn the_pickers_list_agents_and_persons() {
+    let (app, fake, op, staff) = setup().await;
+    person(&app, &op, "ada").await;
+    person(&app, &op, "bob").await;
+    fake.add_agent("Support bot");
+    fake.add_agent("Sales bot");
+    let agents: Vec<letta_admin::features::chat::model::AgentChoice> = app
+        .call(&staff, "staff/chat/agents", &[("query", "support")])
+        .await
+        .json();
+    assert_eq!(agents.len(), 1);
+    assert_eq!(agents[0].name, "Support bot");
+    let persons: Vec<letta_admin::features::chat::model::PersonChoice> = app
+        .call(&staff, "staff/chat/persons", &[("query", "bo")])
+        .await
+        .json();
+    assert_eq!(persons.len(), 1);
+    assert_eq!(persons[0].username, "bob");
+}
