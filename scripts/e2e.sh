@@ -31,7 +31,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 status=0
-(cd end2end && npx playwright test) || status=$?
+(cd end2end && npx playwright test "$@") || status=$?
 if [ $status -ne 0 ]; then echo "--- server log ---"; tail -50 "$E2E_SERVER_LOG"; fi
 echo "[e2e] screenshots in $E2E_SCREENSHOTS" >&2
 exit $status

@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("users") view=UsersPage/>
                     <Route path=path!("audit") view=AuditPage/>
                     <Route path=path!("settings") view=SettingsPage/>
+                    <Route path=path!("chat") view=crate::features::chat::page::ChatPage/>
                     <Route path=path!("persons") view=PersonsPage/>
                     <Route path=path!("persons/:id") view=PersonPage/>
                     <Route path=path!("persons/:id/persona") view=PersonaPage/>

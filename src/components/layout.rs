@@ -17,6 +17,7 @@ use crate::{
 /// The navigation entries a role may use: (path, label, minimum role).
 pub const NAV: &[(&str, &str, Role)] = &[
     ("/", "Overview", Role::Staff),
+    ("/chat", "Chat", Role::Staff),
     ("/identities", "Identities", Role::Operator),
     ("/persons", "Persons", Role::Staff),
     ("/settings", "Settings", Role::Operator),
@@ -134,15 +135,16 @@ mod tests {
     #[test]
     fn each_role_sees_its_items() {
         let labels = |r| nav_for(r).into_iter().map(|(_, l)| l).collect::<Vec<_>>();
-        assert_eq!(labels(Role::Staff), ["Overview", "Persons"]);
+        assert_eq!(labels(Role::Staff), ["Overview", "Chat", "Persons"]);
         assert_eq!(
             labels(Role::Operator),
-            ["Overview", "Identities", "Persons", "Settings"]
+            ["Overview", "Chat", "Identities", "Persons", "Settings"]
         );
         assert_eq!(
             labels(Role::Admin),
             [
                 "Overview",
+                "Chat",
                 "Identities",
                 "Persons",
                 "Settings",

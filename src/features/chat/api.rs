@@ -37,15 +37,21 @@ pub async fn chat_history(
 }
 
 #[server(prefix = "/api", endpoint = "staff/chat/agents")]
-pub async fn chat_agents(#[server(default)] query: String) -> Result<Vec<AgentChoice>, AppError> {
+pub async fn chat_agents(
+    #[server(default)] query: String,
+    #[server(default)] selected: Option<String>,
+) -> Result<Vec<AgentChoice>, AppError> {
     let ctx = crate::auth::guard::require_role(crate::auth::Role::Staff).await?;
-    super::service::agent_choices(&ctx.state, &query).await
+    super::service::agent_choices(&ctx.state, &query, selected).await
 }
 
 #[server(prefix = "/api", endpoint = "staff/chat/persons")]
-pub async fn chat_persons(#[server(default)] query: String) -> Result<Vec<PersonChoice>, AppError> {
+pub async fn chat_persons(
+    #[server(default)] query: String,
+    #[server(default)] selected: Option<i64>,
+) -> Result<Vec<PersonChoice>, AppError> {
     let ctx = crate::auth::guard::require_role(crate::auth::Role::Staff).await?;
-    super::service::person_choices(&ctx.state, &query).await
+    super::service::person_choices(&ctx.state, &query, selected).await
 }
 
 #[server(prefix = "/api", endpoint = "staff/chat/runs")]

@@ -1054,7 +1054,12 @@ pub fn only_exchanges_of(items: Vec<HistoryItem>, person_id: i64) -> Vec<History
         .collect()
 }
 
-pub async fn agent_choices(state: &AppState, query: &str) -> Result<Vec<AgentChoice>, AppError> {
+/// Agents matching `query` (name, case-insensitive), with the `selected` one always included.
+pub async fn agent_choices(
+    state: &AppState,
+    query: &str,
+    selected: Option<String>,
+) -> Result<Vec<AgentChoice>, AppError> {
     let client = state.letta.client()?;
     let query = query.trim();
     let filter = AgentFilter {
@@ -1062,10 +1067,17 @@ pub async fn agent_choices(state: &AppState, query: &str) -> Result<Vec<AgentCho
         limit: Some(20),
         ..Default::default()
     };
-    Ok(client
-        .agents()
-        .list(&filter)
-        .await?
+    let mut agents = client.agents().list(&filter).await?;
+    if let Some(id) = selected.filter(|id| check_agent_id(id).is_ok()) {
+        if !agents.iter().any(|a| a.id == id) {
+            match client.agents().get(&id).await {
+                Ok(a) => agents.insert(0, a),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(agents
         .into_iter()
         .map(|a| AgentChoice {
             model: a.model_handle().map(str::to_owned),
@@ -1075,8 +1087,13 @@ pub async fn agent_choices(state: &AppState, query: &str) -> Result<Vec<AgentCho
         .collect())
 }
 
-pub async fn person_choices(state: &AppState, query: &str) -> Result<Vec<PersonChoice>, AppError> {
-    let rows = db::persons::page(
+/// Persons whose username or display name starts with `query`, with `selected` included.
+pub async fn person_choices(
+    state: &AppState,
+    query: &str,
+    selected: Option<i64>,
+) -> Result<Vec<PersonChoice>, AppError> {
+    let mut rows = db::persons::page(
         &state.db,
         query,
         db::persons::PersonSort::Username,
@@ -1085,6 +1102,13 @@ pub async fn person_choices(state: &AppState, query: &str) -> Result<Vec<PersonC
     )
     .await
     .map_err(internal)?;
+    if let Some(id) = selected {
+        if !rows.iter().any(|p| p.id == id) {
+            if let Some(p) = db::persons::by_id(&state.db, id).await.map_err(internal)? {
+                rows.insert(0, p);
+            }
+        }
+    }
     Ok(rows
         .into_iter()
         .map(|p| PersonChoice {
