@@ -19,6 +19,7 @@ pub const NAV: &[(&str, &str, Role)] = &[
     ("/", "Overview", Role::Staff),
     ("/identities", "Identities", Role::Operator),
     ("/persons", "Persons", Role::Staff),
+    ("/agents", "Agents", Role::Staff),
     ("/settings", "Settings", Role::Operator),
     ("/users", "Users", Role::Admin),
     ("/audit", "Audit log", Role::Admin),
@@ -134,10 +135,10 @@ mod tests {
     #[test]
     fn each_role_sees_its_items() {
         let labels = |r| nav_for(r).into_iter().map(|(_, l)| l).collect::<Vec<_>>();
-        assert_eq!(labels(Role::Staff), ["Overview", "Persons"]);
+        assert_eq!(labels(Role::Staff), ["Overview", "Persons", "Agents"]);
         assert_eq!(
             labels(Role::Operator),
-            ["Overview", "Identities", "Persons", "Settings"]
+            ["Overview", "Identities", "Persons", "Agents", "Settings"]
         );
         assert_eq!(
             labels(Role::Admin),
@@ -145,6 +146,7 @@ mod tests {
                 "Overview",
                 "Identities",
                 "Persons",
+                "Agents",
                 "Settings",
                 "Users",
                 "Audit log"
