@@ -15,6 +15,7 @@ use crate::{
     components::{layout::Layout, theme::current_theme, toast::Toasts},
     error::AppError,
     features::{
+        agents::{detail::AgentPage, page::AgentsPage},
         audit::page::AuditPage,
         home::page::HomePage,
         identities::page::{IdentitiesPage, IdentityPage},
@@ -88,6 +89,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=HomePage/>
                     <Route path=path!("identities") view=IdentitiesPage/>
                     <Route path=path!("identities/:id") view=IdentityPage/>
+                    <Route path=path!("agents") view=AgentsPage/>
+                    <Route path=path!("agents/:id") view=AgentPage/>
                     <Route path=path!("users") view=UsersPage/>
                     <Route path=path!("audit") view=AuditPage/>
                     <Route path=path!("settings") view=SettingsPage/>

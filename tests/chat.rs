@@ -778,3 +778,41 @@ async fn the_pickers_list_agents_and_persons() {
     assert_eq!(persons.len(), 1);
     assert_eq!(persons[0].username, "bob");
 }
+
+#[tokio::test]
+async fn the_agent_page_cannot_detach_a_block_during_its_turn_but_can_clear_a_leftover() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    fake.set_stream_delay(Duration::from_millis(50));
+    let mut res = start_turn(&app, &staff, &agent, ada.id, &"word ".repeat(10), false).await;
+    let mut buf = LineBuffer::default();
+    read_until(&mut res, &mut buf, |e| matches!(e, TurnEvent::Part { .. })).await;
+    let refused = app
+        .call(
+            &op,
+            "operator/agents/detach_block",
+            &[("agent_id", &agent), ("block_id", &ada.block_id)],
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    while res.chunk().await.unwrap().is_some() {}
+    assert_clean(&app, &fake, &agent).await;
+
+    // A turn whose detach failed leaves a journaled block: the agent page may clear it.
+    fake.set_stream_delay(Duration::ZERO);
+    let detach = format!("/v1/agents/{agent}/core-memory/blocks/detach/*");
+    fake.fault_times("PATCH", &detach, Fault::server_error(), 3);
+    let events = turn(&app, &staff, &agent, ada.id, "hi").await;
+    assert!(!released(&events));
+    assert_eq!(journal_len(&app).await, 1);
+    let cleared = app
+        .call(
+            &op,
+            "operator/agents/detach_block",
+            &[("agent_id", &agent), ("block_id", &ada.block_id)],
+        )
+        .await;
+    assert_eq!(cleared.status, 200, "{}", cleared.body);
+    assert_clean(&app, &fake, &agent).await;
+}

@@ -1466,3 +1466,325 @@ async fn llm_failure_is_500_on_send_and_an_error_event_in_a_stream() {
     assert!(!error.message.is_empty());
     assert_eq!(events.last(), Some(&StreamEvent::Done));
 }
+
+// ---- agents feature: filters, cursors, passage pages (pinned for the agents pages) ----------
+
+#[tokio::test]
+async fn agents_list_filters_count_and_cursors() {
+    let p = peer_or_skip!();
+    let c = p.client();
+    let cleanup = Cleanup::new(&p);
+    let tag = unique("ft");
+    let mut ids = vec![];
+    for n in 0..3 {
+        let a = c
+            .agents()
+            .create(&CreateAgentRequest {
+                name: Some(unique(&format!("filter{n}"))),
+                model: Some(MODEL.into()),
+                embedding: Some(EMBEDDING.into()),
+                tags: if n == 1 {
+                    vec![tag.clone(), "second".into()]
+                } else {
+                    vec![tag.clone()]
+                },
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        cleanup.agent(&a.id);
+        ids.push(a.id);
+    }
+    let key = unique("fkey");
+    let ident = c.identities().create(&new_identity(&key)).await.unwrap();
+    cleanup.identity(&ident.id);
+    c.agents()
+        .attach_identity(&ids[2], &ident.id)
+        .await
+        .unwrap();
+
+    let by_tag = AgentFilter {
+        tags: vec![tag.clone()],
+        ..Default::default()
+    };
+    // Newest first by default; the count honours the filters.
+    let all = c.agents().list(&by_tag).await.unwrap();
+    assert_eq!(
+        all.iter().map(|a| &a.id).collect::<Vec<_>>(),
+        vec![&ids[2], &ids[1], &ids[0]]
+    );
+    assert_eq!(
+        c.agents()
+            .count(&AgentCountFilter::from(&by_tag))
+            .await
+            .unwrap(),
+        3
+    );
+    // Both tags, all of them.
+    let both = AgentFilter {
+        tags: vec![tag.clone(), "second".into()],
+        match_all_tags: Some(true),
+        ..Default::default()
+    };
+    assert_eq!(
+        c.agents()
+            .list(&both)
+            .await
+            .unwrap()
+            .iter()
+            .map(|a| &a.id)
+            .collect::<Vec<_>>(),
+        vec![&ids[1]]
+    );
+    assert_eq!(
+        c.agents()
+            .count(&AgentCountFilter::from(&both))
+            .await
+            .unwrap(),
+        1
+    );
+    // By identity key (a person's username is its key).
+    let by_key = AgentFilter {
+        identifier_keys: vec![key.clone()],
+        ..Default::default()
+    };
+    let linked = c.agents().list(&by_key).await.unwrap();
+    assert_eq!(
+        linked.iter().map(|a| &a.id).collect::<Vec<_>>(),
+        vec![&ids[2]]
+    );
+    assert_eq!(
+        c.agents()
+            .count(&AgentCountFilter::from(&by_key))
+            .await
+            .unwrap(),
+        1
+    );
+    // Cursors: desc + after = the next older ones; asc + after = the next newer ones.
+    let older = c
+        .agents()
+        .list(&AgentFilter {
+            after: Some(ids[2].clone()),
+            order: Some(Order::Desc),
+            limit: Some(1),
+            ..by_tag.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        older.iter().map(|a| &a.id).collect::<Vec<_>>(),
+        vec![&ids[1]]
+    );
+    let newer = c
+        .agents()
+        .list(&AgentFilter {
+            after: Some(ids[0].clone()),
+            order: Some(Order::Asc),
+            limit: Some(1),
+            ..by_tag.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        newer.iter().map(|a| &a.id).collect::<Vec<_>>(),
+        vec![&ids[1]]
+    );
+    // query_text is a case-insensitive substring; name is exact.
+    let upper = all[0].name.to_uppercase();
+    assert_eq!(
+        c.agents()
+            .list(&AgentFilter {
+                query_text: Some(upper.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(c
+        .agents()
+        .list(&AgentFilter {
+            name: Some(upper),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn agent_name_with_a_slash_is_a_500_so_the_dashboard_checks_names() {
+    let p = peer_or_skip!();
+    let c = p.client();
+    let err = c
+        .agents()
+        .create(&CreateAgentRequest {
+            name: Some(format!("{}/x", unique("bad"))),
+            model: Some(MODEL.into()),
+            embedding: Some(EMBEDDING.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(500), "quirk gone? {err:?}");
+    assert_body_not_shown(&err);
+}
+
+#[tokio::test]
+async fn passages_page_newest_first_and_search_filters_by_tag_and_date() {
+    let p = peer_or_skip!();
+    let c = p.client();
+    let cleanup = Cleanup::new(&p);
+    let agent = new_agent(&c, &cleanup, &unique("pages")).await;
+    let mut ids = vec![];
+    for n in 0..4 {
+        let tags = vec![if n % 2 == 0 { "even" } else { "odd" }.to_string()];
+        let created = c
+            .passages()
+            .create(&agent.id, &format!("Passage {n} about the weather"), &tags)
+            .await
+            .unwrap();
+        ids.push(created[0].id.clone());
+    }
+    let list = |f: PassageFilter| {
+        let c = &c;
+        let id = agent.id.clone();
+        async move {
+            c.passages()
+                .list(&id, &f)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    // Oldest first by default; ascending=false is newest first.
+    assert_eq!(list(PassageFilter::default()).await, ids);
+    let newest = list(PassageFilter {
+        ascending: Some(false),
+        limit: Some(2),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(newest, vec![ids[3].clone(), ids[2].clone()]);
+    // The next (older) page: ascending=false + before.
+    let older = list(PassageFilter {
+        ascending: Some(false),
+        before: Some(ids[2].clone()),
+        limit: Some(2),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(older, vec![ids[1].clone(), ids[0].clone()]);
+    // The way back (newer): ascending=true + after, turned round by the caller.
+    let newer = list(PassageFilter {
+        ascending: Some(true),
+        after: Some(ids[1].clone()),
+        limit: Some(2),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(newer, vec![ids[2].clone(), ids[3].clone()]);
+    // The text filter ignores case.
+    let filtered = list(PassageFilter {
+        search: Some("PASSAGE 2".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(filtered, vec![ids[2].clone()]);
+
+    let search = |tags: Vec<&str>, mode: TagMatchMode, start: Option<&str>| {
+        let c = &c;
+        let id = agent.id.clone();
+        let q = ArchivalMemorySearch {
+            query: "weather".into(),
+            top_k: Some(10),
+            tags: tags.into_iter().map(str::to_owned).collect(),
+            tag_match_mode: Some(mode),
+            start_datetime: start.map(str::to_owned),
+            end_datetime: None,
+        };
+        async move { c.passages().search(&id, &q).await.unwrap() }
+    };
+    let odd = search(vec!["odd"], TagMatchMode::Any, None).await;
+    assert_eq!(odd.count, 2);
+    assert!(odd
+        .results
+        .iter()
+        .all(|r| r.tags == vec!["odd".to_string()]));
+    assert_eq!(
+        search(vec!["odd", "even"], TagMatchMode::Any, None)
+            .await
+            .count,
+        4
+    );
+    assert_eq!(
+        search(vec!["odd", "even"], TagMatchMode::All, None)
+            .await
+            .count,
+        0
+    );
+    let future = search(vec![], TagMatchMode::Any, Some("2999-01-01T00:00:00Z")).await;
+    assert_eq!(future.count, 0);
+    // A missing passage is a 404 (the replace flow treats it as already gone).
+    let err = c
+        .passages()
+        .delete(&agent.id, "passage-00000000-0000-4000-8000-000000000000")
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+}
+
+#[tokio::test]
+async fn core_blocks_show_a_block_update_made_by_id() {
+    let p = peer_or_skip!();
+    let c = p.client();
+    let cleanup = Cleanup::new(&p);
+    let agent = c
+        .agents()
+        .create(&CreateAgentRequest {
+            name: Some(unique("core")),
+            model: Some(MODEL.into()),
+            embedding: Some(EMBEDDING.into()),
+            memory_blocks: vec![CreateBlock {
+                limit: Some(300),
+                ..CreateBlock::new("human", "before")
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    cleanup.agent(&agent.id);
+    let block = &agent.blocks[0];
+    cleanup.block(&block.id);
+    assert_eq!(block.limit, Some(300));
+    c.blocks()
+        .update(
+            &block.id,
+            &BlockUpdate {
+                value: Some("after".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let core = c.agents().core_blocks(&agent.id).await.unwrap();
+    assert_eq!(core.len(), 1);
+    assert_eq!(core[0].value, "after");
+    let ctx = c.agents().context(&agent.id).await.unwrap();
+    assert!(ctx.num_tokens_core_memory > 0);
+    assert!(ctx.core_memory.contains("after"));
+    // The parts add up to the current size (the chart relies on it).
+    let parts = ctx.num_tokens_system
+        + ctx.num_tokens_core_memory
+        + ctx.num_tokens_external_memory_summary
+        + ctx.num_tokens_summary_memory
+        + ctx.num_tokens_messages
+        + ctx.num_tokens_functions_definitions
+        + ctx.num_tokens_memory_filesystem
+        + ctx.num_tokens_tool_usage_rules
+        + ctx.num_tokens_directories;
+    assert_eq!(parts, ctx.context_window_size_current);
+}

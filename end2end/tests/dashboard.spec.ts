@@ -43,7 +43,7 @@ test.describe.serial('letta-admin in a browser', () => {
     const errors = watchConsole(page);
     await signIn(page, ADMIN);
     const nav = page.getByRole('navigation', { name: 'Main' });
-    await expect(nav.getByRole('link')).toHaveText(['Overview', 'Chat', 'Identities', 'Persons', 'Settings', 'Users', 'Audit log']);
+    await expect(nav.getByRole('link')).toHaveText(['Overview', 'Identities', 'Chat', 'Persons', 'Agents', 'Settings', 'Users', 'Audit log']);
     await nav.getByRole('link', { name: 'Users' }).click();
     await hydrated(page);
     for (const [who, role] of [[OPERATOR, 'operator'], [STAFF, 'staff']] as const) {
@@ -67,7 +67,7 @@ test.describe.serial('letta-admin in a browser', () => {
   test('the operator sees exactly the operator navigation', async ({ page }) => {
     await signIn(page, OPERATOR);
     const nav = page.getByRole('navigation', { name: 'Main' });
-    await expect(nav.getByRole('link')).toHaveText(['Overview', 'Chat', 'Identities', 'Persons', 'Settings']);
+    await expect(nav.getByRole('link')).toHaveText(['Overview', 'Identities', 'Chat', 'Persons', 'Agents', 'Settings']);
     await page.goto('/users');
     await expect(page.getByRole('heading', { name: 'Not allowed' })).toBeVisible();
     await signOut(page);
@@ -112,7 +112,7 @@ test.describe.serial('letta-admin in a browser', () => {
   test('staff cannot open the settings page, and its server functions answer 403', async ({ page }) => {
     await signIn(page, STAFF);
     const nav = page.getByRole('navigation', { name: 'Main' });
-    await expect(nav.getByRole('link')).toHaveText(['Overview', 'Chat', 'Persons']);
+    await expect(nav.getByRole('link')).toHaveText(['Overview', 'Chat', 'Persons', 'Agents']);
     await page.goto('/settings');
     await expect(page.getByRole('heading', { name: 'Not allowed' })).toBeVisible();
     const res = await page.request.post('/api/operator/settings/get', { headers: { accept: 'application/json' } });

@@ -17,9 +17,10 @@ use crate::{
 /// The navigation entries a role may use: (path, label, minimum role).
 pub const NAV: &[(&str, &str, Role)] = &[
     ("/", "Overview", Role::Staff),
-    ("/chat", "Chat", Role::Staff),
     ("/identities", "Identities", Role::Operator),
+    ("/chat", "Chat", Role::Staff),
     ("/persons", "Persons", Role::Staff),
+    ("/agents", "Agents", Role::Staff),
     ("/settings", "Settings", Role::Operator),
     ("/users", "Users", Role::Admin),
     ("/audit", "Audit log", Role::Admin),
@@ -135,18 +136,29 @@ mod tests {
     #[test]
     fn each_role_sees_its_items() {
         let labels = |r| nav_for(r).into_iter().map(|(_, l)| l).collect::<Vec<_>>();
-        assert_eq!(labels(Role::Staff), ["Overview", "Chat", "Persons"]);
+        assert_eq!(
+            labels(Role::Staff),
+            ["Overview", "Chat", "Persons", "Agents"]
+        );
         assert_eq!(
             labels(Role::Operator),
-            ["Overview", "Chat", "Identities", "Persons", "Settings"]
+            [
+                "Overview",
+                "Identities",
+                "Chat",
+                "Persons",
+                "Agents",
+                "Settings"
+            ]
         );
         assert_eq!(
             labels(Role::Admin),
             [
                 "Overview",
-                "Chat",
                 "Identities",
+                "Chat",
                 "Persons",
+                "Agents",
                 "Settings",
                 "Users",
                 "Audit log"

@@ -3,6 +3,7 @@
 //! stays a small step.
 
 pub mod audit;
+pub mod block_versions;
 pub mod chat;
 pub mod login_attempts;
 pub mod persons;

@@ -82,6 +82,16 @@ pub async fn by_username(
     .await
 }
 
+/// The person whose persona block this is, if any.
+pub async fn by_block(db: &SqlitePool, block_id: &str) -> Result<Option<PersonRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM persons WHERE block_id = $1"
+    ))
+    .bind(block_id)
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn by_identity(
     db: &SqlitePool,
     identity_id: &str,

@@ -1,6 +1,7 @@
 //! One folder per screen: `api.rs` (thin, guarded server functions whose logic lives in an
 //! `ssr` module), `page.rs` (the view).
 
+pub mod agents;
 pub mod audit;
 pub mod chat;
 pub mod home;

@@ -5,7 +5,8 @@ use reqwest::Method;
 use crate::letta::client::{ApiPath, LettaClient};
 use crate::letta::error::LettaError;
 use crate::letta::types::{
-    AgentFilter, AgentState, Block, ContextWindowOverview, CreateAgentRequest, UpdateAgent,
+    AgentCountFilter, AgentFilter, AgentState, Block, ContextWindowOverview, CreateAgentRequest,
+    UpdateAgent,
 };
 
 pub struct Agents<'a> {
@@ -24,6 +25,13 @@ impl<'a> Agents<'a> {
     pub async fn list(&self, filter: &AgentFilter) -> Result<Vec<AgentState>, LettaError> {
         self.client
             .get(ApiPath::collection(&["v1", "agents"]), filter)
+            .await
+    }
+
+    /// `GET /v1/agents/count`: how many agents match (filters honoured).
+    pub async fn count(&self, filter: &AgentCountFilter) -> Result<u64, LettaError> {
+        self.client
+            .get(ApiPath::item(&["v1", "agents", "count"]), filter)
             .await
     }
 

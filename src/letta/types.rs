@@ -277,11 +277,42 @@ pub struct AgentFilter {
     pub tags: Vec<String>,
     pub match_all_tags: Option<bool>,
     pub identity_id: Option<String>,
+    /// Agents linked to an identity with any of these (exact) identifier keys.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub identifier_keys: Vec<String>,
+    /// Case-insensitive substring of the name (`name` is an exact match).
     pub query_text: Option<String>,
     pub before: Option<String>,
     pub after: Option<String>,
     pub limit: Option<u32>,
     pub order: Option<Order>,
+}
+
+/// Query of `GET /v1/agents/count`: the same filters as [`AgentFilter`], no paging. Unlike
+/// `/v1/identities/count`, this count honours its filters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AgentCountFilter {
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    pub match_all_tags: Option<bool>,
+    pub identity_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub identifier_keys: Vec<String>,
+    pub query_text: Option<String>,
+}
+
+impl From<&AgentFilter> for AgentCountFilter {
+    fn from(f: &AgentFilter) -> Self {
+        AgentCountFilter {
+            name: f.name.clone(),
+            tags: f.tags.clone(),
+            match_all_tags: f.match_all_tags,
+            identity_id: f.identity_id.clone(),
+            identifier_keys: f.identifier_keys.clone(),
+            query_text: f.query_text.clone(),
+        }
+    }
 }
 
 /// Body of `POST /v1/agents/` (`CreateAgentRequest`).
@@ -357,6 +388,14 @@ pub struct ContextWindowOverview {
     pub num_tokens_messages: u64,
     #[serde(default)]
     pub num_tokens_functions_definitions: u64,
+    /// Sections newer servers report separately (0.16.8 sends them, usually 0). Kept so the
+    /// parts add up to `context_window_size_current`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub num_tokens_memory_filesystem: u64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub num_tokens_tool_usage_rules: u64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub num_tokens_directories: u64,
     #[serde(default, deserialize_with = "null_as_default")]
     pub system_prompt: String,
     #[serde(default, deserialize_with = "null_as_default")]

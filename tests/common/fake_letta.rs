@@ -1097,6 +1097,57 @@ fn agent_view(db: &Db, agent_id: &str) -> Option<Value> {
     Some(agent)
 }
 
+/// Ids of the agents matching the list filters, oldest first.
+fn matching_agents(db: &Db, q: &[(String, String)]) -> Vec<String> {
+    let tags = q_all(q, "tags");
+    let all_tags = q_get(q, "match_all_tags") == Some("true");
+    let keys = q_all(q, "identifier_keys");
+    db.agents
+        .iter()
+        .filter(|a| q_get(q, "name").is_none_or(|n| a["name"] == n))
+        .filter(|a| {
+            let has = |t: &&str| {
+                a["tags"]
+                    .as_array()
+                    .is_some_and(|x| x.iter().any(|x| x.as_str() == Some(t)))
+            };
+            tags.is_empty()
+                || if all_tags {
+                    tags.iter().all(has)
+                } else {
+                    tags.iter().any(has)
+                }
+        })
+        .filter(|a| {
+            q_get(q, "identity_id").is_none_or(|i| {
+                db.agent_identities
+                    .contains(&(a["id"].as_str().unwrap_or("").to_owned(), i.to_owned()))
+            })
+        })
+        .filter(|a| {
+            keys.is_empty()
+                || db.agent_identities.iter().any(|(agent, ident)| {
+                    a["id"] == agent.as_str()
+                        && db.identities.iter().any(|i| {
+                            i["id"] == ident.as_str()
+                                && keys.contains(&i["identifier_key"].as_str().unwrap_or(""))
+                        })
+                })
+        })
+        .filter(|a| {
+            // Case-insensitive, like the real server.
+            q_get(q, "query_text").is_none_or(|t| {
+                a["name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_lowercase()
+                    .contains(&t.to_lowercase())
+            })
+        })
+        .filter_map(|a| a["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
 fn agents(
     db: &mut Db,
     method: &str,
@@ -1106,39 +1157,25 @@ fn agents(
 ) -> Response {
     match (method, rest) {
         ("GET", [""]) => {
-            let tags = q_all(q, "tags");
-            let mut out: Vec<Value> = db
-                .agents
-                .iter()
-                .filter(|a| q_get(q, "name").is_none_or(|n| a["name"] == n))
-                .filter(|a| {
-                    tags.is_empty()
-                        || a["tags"].as_array().is_some_and(|t| {
-                            t.iter().any(|x| tags.contains(&x.as_str().unwrap_or("")))
-                        })
-                })
-                .filter(|a| {
-                    q_get(q, "identity_id").is_none_or(|i| {
-                        db.agent_identities
-                            .contains(&(a["id"].as_str().unwrap_or("").to_owned(), i.to_owned()))
-                    })
-                })
-                .filter(|a| {
-                    // Case-insensitive, like the real server.
-                    q_get(q, "query_text").is_none_or(|t| {
-                        a["name"]
-                            .as_str()
-                            .unwrap_or("")
-                            .to_lowercase()
-                            .contains(&t.to_lowercase())
-                    })
-                })
-                .filter_map(|a| agent_view(db, a["id"].as_str().unwrap_or("")))
+            let mut out: Vec<Value> = matching_agents(db, q)
+                .into_iter()
+                .filter_map(|id| agent_view(db, &id))
                 .collect();
+            // Newest first by default; `after` is the next ones in the chosen order.
+            if q_get(q, "order") != Some("asc") {
+                out.reverse();
+            }
+            if let Some(after) = q_get(q, "after") {
+                match out.iter().position(|a| a["id"] == after) {
+                    Some(i) => out = out.split_off(i + 1),
+                    None => return not_found("agents", after),
+                }
+            }
             let limit = q_get(q, "limit").and_then(|l| l.parse().ok()).unwrap_or(50);
             out.truncate(limit);
             json_response(200, Value::Array(out))
         }
+        ("GET", ["count"]) => json_response(200, json!(matching_agents(db, q).len())),
         ("POST", [""]) => {
             let id = new_id("agent");
             let mut block_ids: Vec<String> = body["block_ids"]
@@ -1352,8 +1389,30 @@ fn agents(
                 ("GET", ["archival-memory"]) => {
                     let mut out = db.passages.get(&id).cloned().unwrap_or_default();
                     if let Some(s) = q_get(q, "search") {
-                        out.retain(|p| p["text"].as_str().unwrap_or("").contains(s));
+                        let s = s.to_lowercase();
+                        out.retain(|p| {
+                            p["text"].as_str().unwrap_or("").to_lowercase().contains(&s)
+                        });
                     }
+                    // Like 0.16.8 (pinned in the contract tests): `after`/`before` are positions
+                    // in time whatever the order; oldest first unless `ascending=false`.
+                    let pos = |out: &[Value], key: &str| {
+                        q_get(q, key).and_then(|pid| out.iter().position(|p| p["id"] == pid))
+                    };
+                    let (after, before) = (pos(&out, "after"), pos(&out, "before"));
+                    if let Some(i) = before {
+                        out.truncate(i);
+                    }
+                    if let Some(i) = after {
+                        out = out.split_off((i + 1).min(out.len()));
+                    }
+                    if q_get(q, "ascending") == Some("false") {
+                        out.reverse();
+                    }
+                    let limit = q_get(q, "limit")
+                        .and_then(|l| l.parse().ok())
+                        .unwrap_or(100);
+                    out.truncate(limit);
                     json_response(200, Value::Array(out))
                 }
                 ("POST", ["archival-memory"]) => {

@@ -48,6 +48,8 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 struct ActiveTurn {
     user_id: i64,
     person_id: i64,
+    agent_id: String,
+    block_id: String,
     stop: watch::Sender<bool>,
 }
 
@@ -122,6 +124,15 @@ impl ChatRuntime {
             || db::chat::person_attached(db, person_id)
                 .await
                 .map_err(internal)?)
+    }
+
+    /// Whether a turn running here (or waiting for the agent) uses this block on this agent.
+    pub fn turn_holds(&self, agent_id: &str, block_id: &str) -> bool {
+        self.active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .any(|t| t.agent_id == agent_id && t.block_id == block_id)
     }
 
     /// Number of turns running in this process (waiting, streaming or in the background).
@@ -256,6 +267,8 @@ pub async fn start_turn(
             ActiveTurn {
                 user_id: ctx.user.id,
                 person_id: turn.person_id,
+                agent_id: turn.agent_id.clone(),
+                block_id: turn.block_id.clone(),
                 stop: stop_tx,
             },
         );
@@ -866,6 +879,20 @@ async fn detach_leftover(
         "detached a persona block left by an earlier turn"
     );
     unjournal(&state.db, &row.turn_id).await
+}
+
+/// The agent page detached a block by hand: forget what was known of the agent's blocks, and
+/// drop journal rows of ended turns for it (they were waiting for the sweeper).
+pub async fn detached_outside_turn(state: &AppState, agent_id: &str, block_id: &str) {
+    state.chat.forget_blocks(agent_id);
+    let Ok(rows) = db::chat::attachments_on(&state.db, agent_id).await else {
+        return;
+    };
+    for row in rows {
+        if row.block_id == block_id && !state.chat.is_active(&row.turn_id) {
+            unjournal(&state.db, &row.turn_id).await;
+        }
+    }
 }
 
 /// Detaches every journaled block whose turn is not running in this process. Returns how many

@@ -16,7 +16,9 @@ use crate::{
 pub struct BlockLocks(Arc<std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>>);
 
 impl BlockLocks {
-    fn lock_for(&self, block_id: &str) -> Arc<Mutex<()>> {
+    /// Shared with every other editor of a block (the agent page's core memory): one lock per
+    /// Letta block id, whoever edits it.
+    pub(crate) fn lock_for(&self, block_id: &str) -> Arc<Mutex<()>> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         map.entry(block_id.to_string()).or_default().clone()
     }
@@ -81,25 +83,8 @@ pub async fn save(ctx: &Ctx, s: PersonaSave, source: &str) -> Result<SaveOutcome
         .await;
         return Ok(SaveOutcome::Conflict { server: current });
     }
-    let limit = match s.limit.trim() {
-        "" => current.limit,
-        raw => match raw.parse::<i64>() {
-            Ok(n) if (100..=1_000_000).contains(&n) => n,
-            _ => {
-                return Err(AppError::invalid(
-                    "limit",
-                    "The limit must be a whole number from 100 to 1,000,000.",
-                ))
-            }
-        },
-    };
-    let chars = s.value.chars().count() as i64;
-    if chars > limit {
-        return Err(AppError::invalid(
-            "value",
-            format!("The text has {chars} characters, over the block's limit of {limit}. Shorten it or raise the limit."),
-        ));
-    }
+    let limit = limit_from(&s.limit, current.limit)?;
+    let chars = check_length(&s.value, limit)?;
     let update = BlockUpdate {
         value: Some(s.value.clone()),
         limit: (limit != current.limit).then_some(limit as u64),
@@ -126,6 +111,32 @@ pub async fn save(ctx: &Ctx, s: PersonaSave, source: &str) -> Result<SaveOutcome
         description: s.description.unwrap_or(current.description),
         ..current
     }))
+}
+
+/// The limit a save asks for: empty keeps `current`; otherwise a whole number in 100..=1,000,000.
+pub(crate) fn limit_from(raw: &str, current: i64) -> Result<i64, AppError> {
+    match raw.trim() {
+        "" => Ok(current),
+        raw => match raw.parse::<i64>() {
+            Ok(n) if (100..=1_000_000).contains(&n) => Ok(n),
+            _ => Err(AppError::invalid(
+                "limit",
+                "The limit must be a whole number from 100 to 1,000,000.",
+            )),
+        },
+    }
+}
+
+/// Letta stores a value over the block's limit; the dashboard refuses it. Returns the length.
+pub(crate) fn check_length(value: &str, limit: i64) -> Result<i64, AppError> {
+    let chars = value.chars().count() as i64;
+    if chars > limit {
+        return Err(AppError::invalid(
+            "value",
+            format!("The text has {chars} characters, over the block's limit of {limit}. Shorten it or raise the limit."),
+        ));
+    }
+    Ok(chars)
 }
 
 pub async fn history(state: &AppState, person_id: i64) -> Result<Vec<Version>, AppError> {

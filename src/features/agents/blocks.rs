@@ -1,0 +1,327 @@
+//! The agent's core memory blocks: a usage bar each (characters / limit), persona blocks
+//! flagged (and detachable, behind a confirm, when no chat turn holds them), and an editor with
+//! the persona editor's rules: the limit enforced, no silent overwrite (a conflict shows both
+//! versions), history with restore.
+
+use leptos::prelude::*;
+
+use super::api::*;
+use crate::{
+    components::{confirm::ConfirmButton, format::datetime_utc, toast::use_toasts},
+    error::AppError,
+    features::persona::diff::{diff, readable, Line},
+};
+
+/// The block editor's page-level state: which block is open, and its history.
+#[derive(Clone, Copy)]
+pub struct BlocksRes {
+    pub editing: RwSignal<Option<String>>,
+    pub history_version: RwSignal<u32>,
+    pub history: Resource<Result<Vec<Version>, AppError>>,
+}
+
+impl BlocksRes {
+    pub fn new(id: impl Fn() -> String + Copy + Send + Sync + 'static) -> Self {
+        let editing = RwSignal::new(None::<String>);
+        let history_version = RwSignal::new(0u32);
+        let history = Resource::new(
+            move || (id(), editing.get(), history_version.get()),
+            |(id, block, _)| async move {
+                match block {
+                    None => Ok(vec![]),
+                    Some(b) => block_history(id, b).await,
+                }
+            },
+        );
+        BlocksRes {
+            editing,
+            history_version,
+            history,
+        }
+    }
+}
+
+#[component]
+pub fn BlocksCard(current: RwSignal<AgentDetail>, res: BlocksRes, operator: bool) -> impl IntoView {
+    let detach = ServerAction::<DetachAgentBlock>::new();
+    // The block being detached (an action's input is gone once it has finished).
+    let detaching = RwSignal::new(None::<String>);
+    let toasts = use_toasts();
+    Effect::new(move |_| match detach.value().get() {
+        Some(Ok(())) => {
+            toasts.success("Block detached");
+            if let Some(b) = detaching.get_untracked() {
+                current.update(|d| d.blocks.retain(|x| x.id != b));
+            }
+        }
+        Some(Err(e)) => toasts.error(e.to_string()),
+        None => {}
+    });
+    let agent_id = current.with_untracked(|d| d.id.clone());
+    view! {
+        <section class="card wide-card" aria-labelledby="agent-memory-h">
+            <h2 id="agent-memory-h">"Core memory"</h2>
+            {move || {
+                let blocks = current.with(|d| d.blocks.clone());
+                if blocks.is_empty() {
+                    return view! { <p class="muted">"This agent has no core memory blocks."</p> }.into_any();
+                }
+                let agent_id = agent_id.clone();
+                view! {
+                    <ul class="block-list">
+                        {blocks.into_iter().map(|b| {
+                            let chars = b.chars();
+                            let over = chars > b.limit;
+                            let bid = b.id.clone();
+                            let bid2 = b.id.clone();
+                            let bid3 = b.id.clone();
+                            let aid = agent_id.clone();
+                            let usage_id = format!("usage-{}", b.id);
+                            let bid4 = b.id.clone();
+                            let open = move || res.editing.get().as_deref() == Some(bid.as_str());
+                            let open2 = move || res.editing.get().as_deref() == Some(bid4.as_str());
+                            let label = b.label.clone();
+                            let block = b.clone();
+                            view! {
+                                <li class="core-block" data-testid=format!("block-{label}")>
+                                    <div class="block-head">
+                                        <strong>{b.label.clone()}</strong>
+                                        {b.read_only.then(|| view! { <span class="badge">"read-only"</span> })}
+                                        {b.persona_of.clone().map(|p| view! {
+                                            <span class="badge warn" title="A person's Persona_ block: normally attached only during a chat turn">
+                                                {format!("persona of {} · attached now", p.username)}
+                                            </span>
+                                        })}
+                                        <code class="muted">{b.id.clone()}</code>
+                                    </div>
+                                    <div class="usage">
+                                        <label for=usage_id.clone()>{format!("{chars} / {} characters", b.limit)}</label>
+                                        <progress id=usage_id class:over=over max=b.limit.max(1) value=chars.min(b.limit)></progress>
+                                    </div>
+                                    {(!b.description.is_empty()).then(|| view! { <p class="hint">{b.description.clone()}</p> })}
+                                    <div class="actions left">
+                                        <button type="button" class="btn" aria-expanded=move || open().to_string()
+                                            on:click=move |_| res.editing.update(|e| *e = if e.as_deref() == Some(bid2.as_str()) { None } else { Some(bid2.clone()) })>
+                                            {if operator && !b.read_only { "Edit" } else { "View" }}
+                                        </button>
+                                        {(operator && b.persona_of.is_some()).then(|| {
+                                            let who = b.persona_of.clone().map(|p| p.username).unwrap_or_default();
+                                            view! {
+                                                <ConfirmButton
+                                                    label="Detach"
+                                                    aria_label=format!("Detach the persona block of {who}")
+                                                    title=format!("Detach Persona_{who}?")
+                                                    message=format!("The block stays (it is {who}'s persona); the agent just stops seeing it. A chat turn attaches it again when {who} next chats. If a turn is using it right now, nothing is detached.")
+                                                    confirm_label="Detach"
+                                                    disabled=detach.pending()
+                                                    on_confirm=Callback::new(move |_| {
+                                                        detaching.set(Some(bid3.clone()));
+                                                        detach.dispatch(DetachAgentBlock { agent_id: aid.clone(), block_id: bid3.clone() });
+                                                    })
+                                                />
+                                            }
+                                        })}
+                                    </div>
+                                    {move || open2().then(|| view! { <BlockEditor block=block.clone() current res operator/> })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn BlockEditor(
+    block: CoreBlock,
+    current: RwSignal<AgentDetail>,
+    res: BlocksRes,
+    operator: bool,
+) -> impl IntoView {
+    let can_edit = operator && !block.read_only;
+    let toasts = use_toasts();
+    let agent_id = current.with_untracked(|d| d.id.clone());
+    let block_id = block.id.clone();
+    let base = RwSignal::new(block.value.clone());
+    let text = RwSignal::new(block.value.clone());
+    let limit = RwSignal::new(block.limit);
+    let limit_input = RwSignal::new(block.limit.to_string());
+    let description = RwSignal::new(block.description.clone());
+    let conflict = RwSignal::new(None::<CoreBlock>);
+    let save = ServerAction::<SaveAgentBlock>::new();
+    let restore = ServerAction::<RestoreAgentBlock>::new();
+    let chars = move || text.with(|t| t.chars().count()) as i64;
+    let effective_limit = move || {
+        limit_input
+            .get()
+            .trim()
+            .parse::<i64>()
+            .unwrap_or(limit.get())
+    };
+    let over = move || chars() > effective_limit();
+    let handle = move |r: Option<Result<BlockSaveOutcome, AppError>>, what: &'static str| match r {
+        Some(Ok(BlockSaveOutcome::Saved(b))) => {
+            res.history_version.update(|n| *n += 1);
+            base.set(b.value.clone());
+            text.set(b.value.clone());
+            limit.set(b.limit);
+            conflict.set(None);
+            current.update(|d| {
+                if let Some(x) = d.blocks.iter_mut().find(|x| x.id == b.id) {
+                    *x = b;
+                }
+            });
+            toasts.success(what);
+        }
+        Some(Ok(BlockSaveOutcome::Conflict { server })) => {
+            res.history_version.update(|n| *n += 1);
+            conflict.set(Some(server));
+        }
+        Some(Err(e)) => toasts.error(e.to_string()),
+        None => {}
+    };
+    Effect::new(move |_| handle(save.value().get(), "Block saved"));
+    Effect::new(move |_| handle(restore.value().get(), "Block restored"));
+    let field_err = move || {
+        save.value()
+            .get()
+            .and_then(|r| r.err())
+            .and_then(|e| e.for_field("value").or(e.for_field("limit")))
+    };
+    let do_save = {
+        let (agent_id, block_id) = (agent_id.clone(), block_id.clone());
+        move |base_value: String| {
+            save.dispatch(SaveAgentBlock {
+                save: BlockSave {
+                    agent_id: agent_id.clone(),
+                    block_id: block_id.clone(),
+                    base: base_value,
+                    value: text.get_untracked(),
+                    limit: limit_input.get_untracked(),
+                    description: Some(description.get_untracked()),
+                },
+            });
+        }
+    };
+    let do_save2 = do_save.clone();
+    let ta_id = format!("block-value-{}", block.id);
+    let lim_id = format!("block-limit-{}", block.id);
+    let desc_id = format!("block-description-{}", block.id);
+    let open_version = RwSignal::new(None::<i64>);
+    let (r_agent, r_block) = (agent_id.clone(), block_id.clone());
+    view! {
+        <div class="block-editor">
+            {block.read_only.then(|| view! { <p class="notice" role="note">"This block is read-only: the dashboard will not change it."</p> })}
+            {block.persona_of.clone().map(|p| view! { <p class="hint">{format!("Saved through {}'s persona editor: the same history and checks.", p.username)}</p> })}
+            <div class="field">
+                <label for=ta_id.clone()>{format!("Value of {}", block.label)}</label>
+                <textarea id=ta_id rows="10" class="mono" readonly=!can_edit prop:value=text on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+            </div>
+            <p class="muted" aria-live="polite">{move || format!("{} / {} characters", chars(), effective_limit())}</p>
+            {move || over().then(|| view! { <p class="field-error" role="alert">"Over the block's limit: Letta would store it anyway, so the dashboard refuses to save it."</p> })}
+            <p class="field-error">{field_err}</p>
+            {can_edit.then(|| view! {
+                <div class="field-row">
+                    <div class="field">
+                        <label for=lim_id.clone()>"Character limit"</label>
+                        <input id=lim_id type="number" min="100" max="1000000" prop:value=limit_input on:input=move |ev| limit_input.set(event_target_value(&ev))/>
+                    </div>
+                    <div class="field grow">
+                        <label for=desc_id.clone()>"Description"</label>
+                        <input id=desc_id prop:value=description on:input=move |ev| description.set(event_target_value(&ev))/>
+                    </div>
+                </div>
+                <div class="actions left">
+                    <button type="button" class="btn primary" disabled=move || over() || save.pending().get()
+                        on:click=move |_| do_save(base.get_untracked())>
+                        {move || if save.pending().get() { "Saving…" } else { "Save block" }}
+                    </button>
+                    <button type="button" class="btn" on:click=move |_| text.set(base.get_untracked())>"Undo changes"</button>
+                </div>
+            })}
+            {move || conflict.get().map(|server| {
+                let lines = diff(&readable(&server.value), &readable(&text.get_untracked()));
+                let (theirs, theirs2) = (server.value.clone(), server.value.clone());
+                let do_save = do_save2.clone();
+                view! {
+                    <section class="card conflict" role="alertdialog" aria-label="The block changed while you edited it">
+                        <h3>"The block changed while you edited it"</h3>
+                        <p>"Nothing was saved. The agent (or someone else) changed it since you opened it. Compare, then choose."</p>
+                        <div class="diff" data-testid="conflict-diff">
+                            <div class="diff-head"><span>"On the server now"</span><span>"Yours"</span></div>
+                            {lines.into_iter().map(|l| match l {
+                                Line::Same(t) => view! { <div class="d same"><span>{t.clone()}</span><span>{t}</span></div> }.into_any(),
+                                Line::Removed(t) => view! { <div class="d removed"><span><del>{t}</del></span><span></span></div> }.into_any(),
+                                Line::Added(t) => view! { <div class="d added"><span></span><span><ins>{t}</ins></span></div> }.into_any(),
+                            }).collect_view()}
+                        </div>
+                        <div class="actions left">
+                            <button type="button" class="btn primary" on:click=move |_| do_save(theirs.clone())>"Keep mine"</button>
+                            <button type="button" class="btn" on:click=move |_| { text.set(theirs2.clone()); base.set(theirs2.clone()); conflict.set(None); }>"Take the server's"</button>
+                            <button type="button" class="btn" on:click=move |_| { base.set(server.value.clone()); conflict.set(None); }>"Merge by hand"</button>
+                        </div>
+                    </section>
+                }
+            })}
+            <details class="history">
+                <summary>"History"</summary>
+                <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    {move || {
+                        let (r_agent, r_block) = (r_agent.clone(), r_block.clone());
+                        Suspend::new(async move {
+                            let versions = match res.history.await {
+                                Ok(v) => v,
+                                Err(e) => return view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                            };
+                            if versions.is_empty() {
+                                return view! { <p class="muted">"No history yet."</p> }.into_any();
+                            }
+                            view! {
+                                <ol class="versions">
+                                    {versions.into_iter().map(|v| {
+                                        let vid = v.id;
+                                        let value = v.value.clone();
+                                        let (a, b) = (r_agent.clone(), r_block.clone());
+                                        view! {
+                                            <li>
+                                                <div class="version-head">
+                                                    <span>{datetime_utc(v.at)}</span>
+                                                    <span class="badge">{v.source.clone()}</span>
+                                                    <span class="muted">{v.actor.clone().unwrap_or_else(|| "Letta".into())}</span>
+                                                </div>
+                                                <div class="actions left">
+                                                    <button type="button" class="btn ghost" aria-expanded=move || (open_version.get() == Some(vid)).to_string()
+                                                        on:click=move |_| open_version.update(|o| *o = if *o == Some(vid) { None } else { Some(vid) })>"Diff with current"</button>
+                                                    {can_edit.then(|| view! {
+                                                        <ConfirmButton label="Restore" title="Restore this version?"
+                                                            message="The block gets this version's value (the current one stays in the history)."
+                                                            confirm_label="Restore"
+                                                            on_confirm=Callback::new(move |_| { restore.dispatch(RestoreAgentBlock { agent_id: a.clone(), block_id: b.clone(), version_id: vid, base: base.get_untracked() }); })/>
+                                                    })}
+                                                </div>
+                                                {move || (open_version.get() == Some(vid)).then(|| {
+                                                    let lines = diff(&readable(&value), &readable(&text.get()));
+                                                    view! {
+                                                        <div class="diff small">
+                                                            {lines.into_iter().map(|l| match l {
+                                                                Line::Same(t) => view! { <div class="d same"><span>{t}</span></div> }.into_any(),
+                                                                Line::Removed(t) => view! { <div class="d removed"><span><del>{format!("− {t}")}</del></span></div> }.into_any(),
+                                                                Line::Added(t) => view! { <div class="d added"><span><ins>{format!("+ {t}")}</ins></span></div> }.into_any(),
+                                                            }).collect_view()}
+                                                        </div>
+                                                    }
+                                                })}
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                </ol>
+                            }.into_any()
+                        })
+                    }}
+                </Transition>
+            </details>
+        </div>
+    }
+}
