@@ -53,12 +53,15 @@ struct ActiveTurn {
     stop: watch::Sender<bool>,
 }
 
+/// An agent's attached block ids as last seen, and when.
+type KnownBlocks = (HashSet<String>, Instant);
+
 /// The chat's shared state: the per-agent locks and the turns running in this process.
 #[derive(Clone)]
 pub struct ChatRuntime {
     locks: Arc<dyn AgentLocks>,
     active: Arc<Mutex<HashMap<String, ActiveTurn>>>,
-    known_blocks: Arc<Mutex<HashMap<String, (HashSet<String>, Instant)>>>,
+    known_blocks: Arc<Mutex<HashMap<String, KnownBlocks>>>,
 }
 
 impl Default for ChatRuntime {
