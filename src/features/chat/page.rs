@@ -582,7 +582,7 @@ pub fn ChatPage() -> impl IntoView {
                         {move || history.get().map(|r| match r {
                             Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                             Ok(None) => ().into_any(),
-                            Ok(Some(page)) if page.items.is_empty() && older_items.with(Vec::is_empty) => {
+                            Ok(Some(page)) if page.items.is_empty() && older_items.with(Vec::is_empty) && live.with(Vec::is_empty) => {
                                 view! { <p class="muted">"No messages yet."</p> }.into_any()
                             }
                             Ok(Some(page)) => page.items.into_iter().map(history_item).collect_view().into_any(),
