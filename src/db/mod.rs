@@ -25,7 +25,11 @@ pub async fn connect(database_url: &str) -> Result<SqlitePool, sqlx::Error> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(std::time::Duration::from_secs(5))
-        .foreign_keys(true);
+        .foreign_keys(true)
+        // 1 MiB of page cache per connection (SQLite's default is 2 MiB): the queries are
+        // index range scans, and eight idle connections' caches were most of the resident
+        // memory at 100,000 persons.
+        .pragma("cache_size", "-1024");
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)

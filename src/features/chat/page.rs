@@ -370,6 +370,13 @@ pub fn ChatPage() -> impl IntoView {
         }
     };
 
+    // The newest messages are at the bottom: show them when the history arrives.
+    Effect::new(move |_| {
+        if history.with(|h| matches!(h, Some(Ok(Some(_))))) {
+            request_animation_frame(scroll_down);
+        }
+    });
+
     let person_label = move || {
         let pid = person_id.get()?;
         persons

@@ -1,0 +1,443 @@
+//! Server figures in one run (issue #10; not a test): cold start, resident memory idle and
+//! under 200 requests per second, the persons page (50 of 100,000) against a static asset
+//! under load, and 50 sessions browsing and chatting against the in-process fake Letta.
+//!
+//! The server is the RELEASE binary (`cargo leptos build --release` first; scripts/bench.sh
+//! does it) in its own process; this process generates the load over loopback.
+//! BENCH_SECS (default 10) sets each load phase, BENCH_SESSION_SECS (default 60) the sessions
+//! phase.
+
+#[allow(dead_code)]
+#[path = "../tests/common/fake_letta.rs"]
+mod fake_letta;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fake_letta::FakeLetta;
+use futures::StreamExt;
+use letta_admin::{auth::Role, features::chat::model::LineBuffer, features::chat::model::TurnEvent};
+
+const PASSWORD: &str = "bench password 1";
+
+fn env_secs(name: &str, default: u64) -> Duration {
+    Duration::from_secs(
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default),
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(dir: &std::path::Path, letta: Option<&FakeLetta>) -> Server {
+        let bin = std::env::var("BENCH_SERVER_BIN").unwrap_or_else(|_| "target/release/letta-admin".into());
+        let port = free_port();
+        let mut cmd = Command::new(&bin);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("LETTA_ADMIN_DATA_DIR", dir)
+            .env("LEPTOS_OUTPUT_NAME", "letta_admin")
+            .env("LEPTOS_SITE_ROOT", "target/site")
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(f) = letta {
+            cmd.env("LETTA_BASE_URL", f.url.as_str())
+                .env("LETTA_SERVER_PASSWORD", FakeLetta::PASSWORD);
+        }
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {bin} ({e}); run `cargo leptos build --release` first"));
+        Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Time from now until /healthz answers 200.
+    async fn wait_healthy(&mut self, since: Instant) -> Duration {
+        let client = reqwest::Client::new();
+        loop {
+            if let Ok(r) = client.get(format!("{}/healthz", self.base)).send().await {
+                if r.status() == 200 {
+                    return since.elapsed();
+                }
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("server exited: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    fn rss_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap()
+}
+
+async fn signed_in(base: &str) -> reqwest::Client {
+    let c = client();
+    let r = c
+        .post(format!("{base}/api/public/login"))
+        .form(&[("username", "bench"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "login: {}", r.status());
+    c
+}
+
+#[derive(Default)]
+struct Stats {
+    ms: Vec<f64>,
+    errors: usize,
+}
+
+impl Stats {
+    fn merge(&mut self, other: Stats) {
+        self.ms.extend(other.ms);
+        self.errors += other.errors;
+    }
+    fn sorted(mut self) -> (Vec<f64>, usize) {
+        self.ms.sort_by(|a, b| a.total_cmp(b));
+        (self.ms, self.errors)
+    }
+}
+
+/// `concurrency` loops GETting `url` for `secs`.
+async fn hammer(c: &reqwest::Client, url: &str, concurrency: usize, secs: Duration) -> (Vec<f64>, usize, f64) {
+    let deadline = Instant::now() + secs;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (c, url) = (c.clone(), url.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let mut s = Stats::default();
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                match c.get(&url).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        s.ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    _ => s.errors += 1,
+                }
+            }
+            s
+        }));
+    }
+    let mut all = Stats::default();
+    for t in tasks {
+        all.merge(t.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let (ms, errors) = all.sorted();
+    let rps = ms.len() as f64 / elapsed;
+    (ms, errors, rps)
+}
+
+async fn seed(dir: &std::path::Path) {
+    let url = format!("sqlite://{}", dir.join("letta-admin.db").display());
+    let db = letta_admin::db::connect(&url).await.unwrap();
+    let hash = letta_admin::auth::password::hash(PASSWORD.into())
+        .await
+        .unwrap();
+    letta_admin::db::users::insert(&db, "bench", &hash, Role::Operator)
+        .await
+        .unwrap();
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) \
+         INSERT INTO persons (username, display_name, display_key, block_limit, created_at, updated_at) \
+         SELECT printf('seed%06d', i), printf('Seed Person %06d', i), printf('seed person %06d', i), \
+                5000, 1700000000000 + i, 1700000000000 + i FROM n",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    db.close().await;
+}
+
+#[tokio::main]
+async fn main() {
+    let phase = env_secs("BENCH_SECS", 10);
+    let session_secs = env_secs("BENCH_SESSION_SECS", 60);
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+
+    // 1. Cold start on a fresh database (migrations included).
+    let mut starts = Vec::new();
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let t = Instant::now();
+        let mut s = Server::start(dir.path(), None);
+        starts.push(s.wait_healthy(t).await.as_secs_f64() * 1000.0);
+    }
+    starts.sort_by(|a, b| a.total_cmp(b));
+    let cold = percentile(&starts, 0.5);
+    rows.push((
+        "cold start to 200 on /healthz (fresh database, median of 5)".into(),
+        format!("{cold:.0} ms"),
+        mark(cold <= 100.0, "≤ 100 ms"),
+    ));
+
+    // The measured server: 100,000 persons, a fake Letta, a signed-in operator.
+    let fake = FakeLetta::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path()).await;
+    let mut server = Server::start(dir.path(), Some(&fake));
+    server.wait_healthy(Instant::now()).await;
+    let base = server.base.clone();
+    let op = signed_in(&base).await;
+    let persons_url = format!("{base}/persons");
+    let page = op.get(&persons_url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("seed000050"), "the persons page lists 50 of the seeded persons");
+    for _ in 0..50 {
+        let _ = op.get(&persons_url).send().await.unwrap().bytes().await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = server.rss_kb() as f64 / 1024.0;
+    rows.push((
+        "resident memory, idle (100,000 persons in the database)".into(),
+        format!("{idle:.1} MB"),
+        mark(idle <= 25.0, "≤ 25 MB"),
+    ));
+
+    // 2. The persons page (server-rendered, 50 of 100,000) against a static asset.
+    let css_url = format!("{base}/pkg/letta_admin.css");
+    let (p_ms, p_err, p_rps) = hammer(&op, &persons_url, 8, phase).await;
+    let (s_ms, s_err, s_rps) = hammer(&op, &css_url, 8, phase).await;
+    let (p50, s50) = (percentile(&p_ms, 0.5), percentile(&s_ms, 0.5));
+    let ratio = p50 / s50;
+    rows.push((
+        format!("persons page p50 / static asset p50 (8 connections, {}s each)", phase.as_secs()),
+        format!("{ratio:.2} ({p50:.2} ms / {s50:.2} ms)"),
+        mark(ratio <= 2.0 && p_err + s_err == 0, "≤ 2.0"),
+    ));
+    rows.push((
+        "requests per second: persons page / static asset".into(),
+        format!("{p_rps:.0} / {s_rps:.0}"),
+        "reported".into(),
+    ));
+
+    // 3. Resident memory under 200 requests per second.
+    let peak = Arc::new(Mutex::new(0u64));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + phase;
+    let mut tick = tokio::time::interval(Duration::from_millis(5));
+    let mut n = 0usize;
+    while Instant::now() < deadline {
+        tick.tick().await;
+        n += 1;
+        let url = match n % 4 {
+            0 => css_url.clone(),
+            1 => format!("{base}/healthz"),
+            _ => persons_url.clone(),
+        };
+        let (c, errors) = (op.clone(), errors.clone());
+        tokio::spawn(async move {
+            match c.get(&url).send().await {
+                Ok(r) if r.status().is_success() => {
+                    let _ = r.bytes().await;
+                }
+                _ => {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        if n % 20 == 0 {
+            let mut p = peak.lock().unwrap();
+            *p = (*p).max(server.rss_kb());
+        }
+    }
+    let busy = *peak.lock().unwrap() as f64 / 1024.0;
+    rows.push((
+        format!("resident memory under 200 requests/s (peak over {}s)", phase.as_secs()),
+        format!("{busy:.1} MB ({} errors)", errors.load(Ordering::Relaxed)),
+        mark(busy <= 80.0, "≤ 80 MB"),
+    ));
+
+    // 4. 50 sessions browsing and chatting against the fake Letta.
+    let mut persons = Vec::new();
+    for i in 0..50 {
+        let r: serde_json::Value = op
+            .post(format!("{base}/api/operator/persons/create"))
+            .form(&[
+                ("form[username]", format!("load{i:02}")),
+                ("form[display_name]", format!("Load {i}")),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        persons.push(r["Created"]["id"].as_i64().expect("person created"));
+    }
+    let agents: Vec<String> = (0..5).map(|i| fake.add_agent(&format!("load agent {i}"))).collect();
+    let deadline = Instant::now() + session_secs;
+    let mut tasks = Vec::new();
+    for (i, person) in persons.iter().copied().enumerate() {
+        let c = signed_in(&base).await;
+        let (base, agent) = (base.clone(), agents[i % agents.len()].clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut pages, mut turns) = (Stats::default(), Stats::default());
+            let mut k = 0;
+            while Instant::now() < deadline {
+                k += 1;
+                for url in [
+                    format!("{base}/persons?q=seed0{}", k % 10),
+                    format!("{base}/chat?agent={agent}&person={person}"),
+                ] {
+                    let t = Instant::now();
+                    match c.get(&url).send().await {
+                        Ok(r) if r.status().is_success() => {
+                            let _ = r.bytes().await;
+                            pages.ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                        }
+                        _ => pages.errors += 1,
+                    }
+                }
+                let t = Instant::now();
+                let res = c
+                    .post(format!("{base}/api/staff/chat/send"))
+                    .form(&[
+                        ("send[agent_id]", agent.as_str()),
+                        ("send[person_id]", &person.to_string()),
+                        ("send[text]", &format!("message {k} from load{i:02}")),
+                    ])
+                    .send()
+                    .await;
+                let ok = match res {
+                    Ok(r) if r.status().is_success() => {
+                        let mut body = r.bytes_stream();
+                        let mut buf = LineBuffer::default();
+                        let mut ok = false;
+                        while let Some(Ok(chunk)) = body.next().await {
+                            for ev in buf.feed(std::str::from_utf8(&chunk).unwrap_or("")).into_iter().flatten() {
+                                match ev {
+                                    TurnEvent::Complete { error: None, .. } => ok = true,
+                                    TurnEvent::Complete { error: Some(_), .. } | TurnEvent::Failed { .. } => ok = false,
+                                    TurnEvent::Released { detached: false } => ok = false,
+                                    _ => {}
+                                }
+                            }
+                        }
+                        ok
+                    }
+                    _ => false,
+                };
+                if ok {
+                    turns.ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                } else {
+                    turns.errors += 1;
+                }
+            }
+            (pages, turns)
+        }));
+    }
+    let (mut pages, mut turns) = (Stats::default(), Stats::default());
+    for t in tasks {
+        let (p, c) = t.await.unwrap();
+        pages.merge(p);
+        turns.merge(c);
+    }
+    let (pages, page_errors) = pages.sorted();
+    let (turns, turn_errors) = turns.sorted();
+    let leaked: usize = fake.all_attached_blocks().values().map(Vec::len).sum();
+    let journal: i64 = {
+        let url = format!("sqlite://{}", dir.path().join("letta-admin.db").display());
+        let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM chat_attachments")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        db.close().await;
+        n
+    };
+    rows.push((
+        format!("50 sessions × {}s: page loads (p50 / p99)", session_secs.as_secs()),
+        format!(
+            "{} loads, {:.1} / {:.1} ms, {page_errors} errors",
+            pages.len(),
+            percentile(&pages, 0.5),
+            percentile(&pages, 0.99)
+        ),
+        mark(page_errors == 0, "no errors"),
+    ));
+    rows.push((
+        "… chat turns (p50 / p99)".into(),
+        format!(
+            "{} turns, {:.1} / {:.1} ms, {turn_errors} errors",
+            turns.len(),
+            percentile(&turns, 0.5),
+            percentile(&turns, 0.99)
+        ),
+        mark(turn_errors == 0, "no errors"),
+    ));
+    rows.push((
+        "… persona blocks left attached / journal rows after the run".into(),
+        format!("{leaked} / {journal}"),
+        mark(leaked == 0 && journal == 0, "0 / 0"),
+    ));
+    rows.push((
+        "… most Persona_ blocks on one agent at once".into(),
+        format!("{}", fake.max_personas_attached()),
+        mark(fake.max_personas_attached() <= 1, "≤ 1"),
+    ));
+
+    println!("| figure | measured | target |");
+    println!("|---|---|---|");
+    for (figure, value, target) in rows {
+        println!("| {figure} | {value} | {target} |");
+    }
+}
+
+fn mark(ok: bool, target: &str) -> String {
+    format!("{target} {}", if ok { "✓" } else { "✗" })
+}
