@@ -43,7 +43,9 @@ async fn main() {
         std::env::var("LETTA_BASE_URL"),
         std::env::var("LETTA_SERVER_PASSWORD"),
     ) else {
-        eprintln!("chat_turn bench: set LETTA_BASE_URL and LETTA_SERVER_PASSWORD (scripts/bench.sh does)");
+        eprintln!(
+            "chat_turn bench: set LETTA_BASE_URL and LETTA_SERVER_PASSWORD (scripts/bench.sh does)"
+        );
         return;
     };
     let turns: usize = std::env::var("BENCH_TURNS")
@@ -158,7 +160,11 @@ async fn main() {
     };
     let direct = async |text: &str, detach: bool| -> (Duration, Duration) {
         let started = Instant::now();
-        letta.agents().attach_block(&agent, &block_id).await.unwrap();
+        letta
+            .agents()
+            .attach_block(&agent, &block_id)
+            .await
+            .unwrap();
         let mut events = letta
             .messages()
             .stream(
@@ -178,7 +184,11 @@ async fn main() {
             }
         }
         let floor = started.elapsed();
-        letta.agents().detach_block(&agent, &block_id).await.unwrap();
+        letta
+            .agents()
+            .detach_block(&agent, &block_id)
+            .await
+            .unwrap();
         let total = started.elapsed();
         (if detach { total } else { floor }, first.unwrap())
     };

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use fake_letta::FakeLetta;
 use futures::StreamExt;
-use letta_admin::{auth::Role, features::chat::model::LineBuffer, features::chat::model::TurnEvent};
+use letta_admin::{
+    auth::Role, features::chat::model::LineBuffer, features::chat::model::TurnEvent,
+};
 
 const PASSWORD: &str = "bench password 1";
 
@@ -54,7 +56,8 @@ struct Server {
 
 impl Server {
     fn start(dir: &std::path::Path, letta: Option<&FakeLetta>) -> Server {
-        let bin = std::env::var("BENCH_SERVER_BIN").unwrap_or_else(|_| "target/release/letta-admin".into());
+        let bin = std::env::var("BENCH_SERVER_BIN")
+            .unwrap_or_else(|_| "target/release/letta-admin".into());
         let port = free_port();
         let mut cmd = Command::new(&bin);
         cmd.env_clear()
@@ -70,9 +73,9 @@ impl Server {
             cmd.env("LETTA_BASE_URL", f.url.as_str())
                 .env("LETTA_SERVER_PASSWORD", FakeLetta::PASSWORD);
         }
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {bin} ({e}); run `cargo leptos build --release` first"));
+        let child = cmd.spawn().unwrap_or_else(|e| {
+            panic!("cannot start {bin} ({e}); run `cargo leptos build --release` first")
+        });
         Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -152,7 +155,12 @@ impl Stats {
 }
 
 /// `concurrency` loops GETting `url` for `secs`.
-async fn hammer(c: &reqwest::Client, url: &str, concurrency: usize, secs: Duration) -> (Vec<f64>, usize, f64) {
+async fn hammer(
+    c: &reqwest::Client,
+    url: &str,
+    concurrency: usize,
+    secs: Duration,
+) -> (Vec<f64>, usize, f64) {
     let deadline = Instant::now() + secs;
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -235,8 +243,18 @@ async fn main() {
     let base = server.base.clone();
     let op = signed_in(&base).await;
     let persons_url = format!("{base}/persons");
-    let page = op.get(&persons_url).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("seed000050"), "the persons page lists 50 of the seeded persons");
+    let page = op
+        .get(&persons_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("seed000050"),
+        "the persons page lists 50 of the seeded persons"
+    );
     for _ in 0..50 {
         let _ = op.get(&persons_url).send().await.unwrap().bytes().await;
     }
@@ -255,7 +273,10 @@ async fn main() {
     let (p50, s50) = (percentile(&p_ms, 0.5), percentile(&s_ms, 0.5));
     let ratio = p50 / s50;
     rows.push((
-        format!("persons page p50 / static asset p50 (8 connections, {}s each)", phase.as_secs()),
+        format!(
+            "persons page p50 / static asset p50 (8 connections, {}s each)",
+            phase.as_secs()
+        ),
         format!("{ratio:.2} ({p50:.2} ms / {s50:.2} ms)"),
         mark(ratio <= 2.0 && p_err + s_err == 0, "≤ 2.0"),
     ));
@@ -290,14 +311,17 @@ async fn main() {
                 }
             }
         });
-        if n % 20 == 0 {
+        if n.is_multiple_of(20) {
             let mut p = peak.lock().unwrap();
             *p = (*p).max(server.rss_kb());
         }
     }
     let busy = *peak.lock().unwrap() as f64 / 1024.0;
     rows.push((
-        format!("resident memory under 200 requests/s (peak over {}s)", phase.as_secs()),
+        format!(
+            "resident memory under 200 requests/s (peak over {}s)",
+            phase.as_secs()
+        ),
         format!("{busy:.1} MB ({} errors)", errors.load(Ordering::Relaxed)),
         mark(busy <= 80.0, "≤ 80 MB"),
     ));
@@ -319,7 +343,9 @@ async fn main() {
             .unwrap();
         persons.push(r["Created"]["id"].as_i64().expect("person created"));
     }
-    let agents: Vec<String> = (0..5).map(|i| fake.add_agent(&format!("load agent {i}"))).collect();
+    let agents: Vec<String> = (0..5)
+        .map(|i| fake.add_agent(&format!("load agent {i}")))
+        .collect();
     let deadline = Instant::now() + session_secs;
     let mut tasks = Vec::new();
     for (i, person) in persons.iter().copied().enumerate() {
@@ -359,10 +385,15 @@ async fn main() {
                         let mut buf = LineBuffer::default();
                         let mut ok = false;
                         while let Some(Ok(chunk)) = body.next().await {
-                            for ev in buf.feed(std::str::from_utf8(&chunk).unwrap_or("")).into_iter().flatten() {
+                            for ev in buf
+                                .feed(std::str::from_utf8(&chunk).unwrap_or(""))
+                                .into_iter()
+                                .flatten()
+                            {
                                 match ev {
                                     TurnEvent::Complete { error: None, .. } => ok = true,
-                                    TurnEvent::Complete { error: Some(_), .. } | TurnEvent::Failed { .. } => ok = false,
+                                    TurnEvent::Complete { error: Some(_), .. }
+                                    | TurnEvent::Failed { .. } => ok = false,
                                     TurnEvent::Released { detached: false } => ok = false,
                                     _ => {}
                                 }
@@ -401,7 +432,10 @@ async fn main() {
         n
     };
     rows.push((
-        format!("50 sessions × {}s: page loads (p50 / p99)", session_secs.as_secs()),
+        format!(
+            "50 sessions × {}s: page loads (p50 / p99)",
+            session_secs.as_secs()
+        ),
         format!(
             "{} loads, {:.1} / {:.1} ms, {page_errors} errors",
             pages.len(),
