@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Speed figures, measured in one run on this machine (not a test: nothing here fails on a
-# number). Starts the real Letta peer if needed, then runs the chat-turn bench against it.
+# Speed figures, measured in one run on this machine. Not a test: numbers are printed next to
+# their targets, never asserted. Builds the release server, starts the real Letta peer if
+# needed, then runs:
+#   chat_turn  the dashboard's chat turn vs direct attach+send(+detach) on the real Letta
+#   load       cold start, memory, persons page vs a static asset, 50 chatting sessions
+# --short: a few seconds per phase (what CI runs, so a broken budget is seen).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 export LEPTOS_OUTPUT_NAME=letta_admin RUSTFLAGS="--cfg erase_components"
+if [ "${1:-}" = "--short" ]; then
+  export BENCH_TURNS=${BENCH_TURNS:-5} BENCH_SECS=${BENCH_SECS:-2} BENCH_SESSION_SECS=${BENCH_SESSION_SECS:-5}
+fi
 if [ -z "${LETTA_BASE_URL:-}" ]; then
   scripts/letta-peer.sh start >&2
   export LETTA_BASE_URL=http://127.0.0.1:8283 LETTA_SERVER_PASSWORD=letta-test-password
 fi
+cargo leptos build --release >&2
 cargo bench --features ssr --bench chat_turn
+cargo bench --features ssr --bench load

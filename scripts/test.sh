@@ -43,4 +43,7 @@ LETTA_BASE_URL=$LETTA_TEST_URL LETTA_SERVER_PASSWORD=$LETTA_TEST_PASSWORD LETTA_
 step "browser tests"
 E2E_LETTA_URL=$LETTA_TEST_URL E2E_LETTA_PASSWORD=$LETTA_TEST_PASSWORD scripts/e2e.sh
 
+step "bench, short (figures reported, not asserted)"
+LETTA_BASE_URL=$LETTA_TEST_URL LETTA_SERVER_PASSWORD=$LETTA_TEST_PASSWORD scripts/bench.sh --short
+
 step "all tests passed"
