@@ -816,3 +816,44 @@ async fn the_agent_page_cannot_detach_a_block_during_its_turn_but_can_clear_a_le
     assert_eq!(cleared.status, 200, "{}", cleared.body);
     assert_clean(&app, &fake, &agent).await;
 }
+
+#[tokio::test]
+async fn history_pages_back_to_the_first_message() {
+    let (app, fake, _op, staff) = setup().await;
+    let agent = fake.add_agent("chatty");
+    let client = app.state.letta.client().unwrap();
+    use letta_admin::letta::types::MessageCreate;
+    // 30 exchanges: 60 messages, more than one page of 50.
+    for i in 0..30 {
+        client
+            .messages()
+            .send(&agent, &[MessageCreate::user(format!("m{i:02}"), None)])
+            .await
+            .unwrap();
+    }
+    let first: HistoryPage = app
+        .call(&staff, "staff/chat/history", &[("agent_id", &agent)])
+        .await
+        .json();
+    assert_eq!(first.items.len(), 50);
+    assert_eq!(first.items.last().unwrap().text, "echo: m29", "newest last");
+    let before = first.older.clone().expect("there is more");
+    let second: HistoryPage = app
+        .call(
+            &staff,
+            "staff/chat/history",
+            &[("agent_id", &agent), ("before", &before)],
+        )
+        .await
+        .json();
+    assert_eq!(second.items.len(), 10);
+    assert_eq!(second.items[0].text, "m00");
+    assert_eq!(second.older, None, "the beginning was reached");
+    let ids: std::collections::HashSet<_> = first
+        .items
+        .iter()
+        .chain(&second.items)
+        .map(|i| i.id.clone())
+        .collect();
+    assert_eq!(ids.len(), 60, "no message twice, none missing");
+}

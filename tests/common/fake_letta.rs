@@ -1324,7 +1324,13 @@ fn agents(
                     )
                 }
                 ("GET", ["messages"]) => {
-                    let all = db.messages.get(&id).cloned().unwrap_or_default();
+                    let mut all = db.messages.get(&id).cloned().unwrap_or_default();
+                    // `before`: only messages older than that one.
+                    if let Some(before) = q_get(q, "before") {
+                        if let Some(pos) = all.iter().position(|m| m["id"] == before) {
+                            all.truncate(pos);
+                        }
+                    }
                     let limit = q_get(q, "limit")
                         .and_then(|l| l.parse().ok())
                         .unwrap_or(100);
