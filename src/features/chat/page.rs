@@ -669,3 +669,104 @@ pub fn ChatPage() -> impl IntoView {
         </section>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn() -> LiveTurn {
+        LiveTurn {
+            person: "Ada (@ada)".into(),
+            text: "hi".into(),
+            turn_id: None,
+            phase: Phase::Starting,
+            parts: Vec::new(),
+            stop_reason: None,
+            usage: None,
+            elapsed_ms: None,
+            error: None,
+            detached: None,
+        }
+    }
+
+    fn part(id: &str, kind: PartKind, text: &str, name: Option<&str>) -> TurnEvent {
+        TurnEvent::Part {
+            id: id.into(),
+            kind,
+            text: text.into(),
+            name: name.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn token_deltas_are_joined_per_message_and_kind() {
+        let mut t = turn();
+        for ev in [
+            TurnEvent::Started {
+                turn_id: "t1".into(),
+            },
+            TurnEvent::Waiting { position: 2 },
+            TurnEvent::Waiting { position: 1 },
+            TurnEvent::Sending {
+                pre_attached: false,
+            },
+            part("r1", PartKind::Reasoning, "Let me ", None),
+            part("r1", PartKind::Reasoning, "think.", None),
+            part("c1", PartKind::ToolCall, "{\"q\":", Some("search")),
+            part("c1", PartKind::ToolCall, "1}", None),
+            part("a1", PartKind::Assistant, "Hel", None),
+            part("a1", PartKind::Assistant, "lo", None),
+        ] {
+            t.apply(ev);
+        }
+        assert_eq!(t.turn_id.as_deref(), Some("t1"));
+        assert_eq!(t.phase, Phase::Sending);
+        let texts: Vec<(&str, &str)> = t
+            .parts
+            .iter()
+            .map(|p| (p.id.as_str(), p.text.as_str()))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                ("r1", "Let me think."),
+                ("c1", "{\"q\":1}"),
+                ("a1", "Hello")
+            ]
+        );
+        assert_eq!(t.parts[1].name.as_deref(), Some("search"));
+        assert!(t.running());
+        t.apply(TurnEvent::Complete {
+            stop_reason: "end_turn".into(),
+            usage: None,
+            elapsed_ms: 1200,
+            error: None,
+        });
+        assert!(t.running(), "still running until the block is released");
+        t.apply(TurnEvent::Released { detached: true });
+        assert!(!t.running());
+    }
+
+    #[test]
+    fn a_failed_turn_stops_running() {
+        let mut t = turn();
+        t.apply(TurnEvent::Failed {
+            message: "busy".into(),
+        });
+        assert!(!t.running());
+        assert_eq!(t.phase, Phase::Failed("busy".into()));
+    }
+
+    #[test]
+    fn letta_times_read_as_utc() {
+        assert_eq!(
+            letta_time(Some("2026-11-23T04:32:14+00:00".into())),
+            "2026-11-23 04:32:14 UTC"
+        );
+        assert_eq!(
+            letta_time(Some("2026-11-23T04:32:14.123Z".into())),
+            "2026-11-23 04:32:14 UTC"
+        );
+        assert_eq!(letta_time(None), "");
+    }
+}

@@ -1217,6 +1217,58 @@ mod tests {
     }
 
     #[test]
+    fn streamed_messages_become_transcript_parts() {
+        let msg = |v: serde_json::Value| LettaMessage::from_value(v).unwrap();
+        let reasoning = msg(
+            serde_json::json!({"message_type": "reasoning_message", "id": "m1", "reasoning": "think"}),
+        );
+        assert_eq!(
+            part_of(reasoning),
+            Some(TurnEvent::Part {
+                id: "m1".into(),
+                kind: PartKind::Reasoning,
+                text: "think".into(),
+                name: None
+            })
+        );
+        let call = msg(
+            serde_json::json!({"message_type": "tool_call_message", "id": "m2",
+            "tool_call": {"name": "archival_memory_search", "arguments": "{\"query\":", "tool_call_id": "c1"}}),
+        );
+        assert_eq!(
+            part_of(call),
+            Some(TurnEvent::Part {
+                id: "m2".into(),
+                kind: PartKind::ToolCall,
+                text: "{\"query\":".into(),
+                name: Some("archival_memory_search".into())
+            })
+        );
+        let ret = msg(
+            serde_json::json!({"message_type": "tool_return_message", "id": "m3", "tool_return": "[]", "status": "success"}),
+        );
+        assert!(matches!(
+            part_of(ret),
+            Some(TurnEvent::Part {
+                kind: PartKind::ToolReturn,
+                ..
+            })
+        ));
+        let user =
+            msg(serde_json::json!({"message_type": "user_message", "id": "m4", "content": "hi"}));
+        assert_eq!(
+            part_of(user),
+            None,
+            "the user's own message is not part of the reply"
+        );
+        let other =
+            msg(serde_json::json!({"message_type": "approval_request_message", "id": "m5"}));
+        assert!(
+            matches!(part_of(other), Some(TurnEvent::Part { kind: PartKind::Other, name: Some(n), .. }) if n == "approval_request_message")
+        );
+    }
+
+    #[test]
     fn agent_ids_are_checked_before_any_url() {
         assert!(check_agent_id("agent-0c1d-42").is_ok());
         assert!(check_agent_id("agent-../../x").is_err());
