@@ -650,7 +650,13 @@ pub fn ChatPage() -> impl IntoView {
                                                 <span class=cls>{r.status.clone()}</span>
                                                 <strong>{format!("@{}", r.person)}</strong>
                                                 <span class="muted">{datetime_utc(r.created_at)}</span>
-                                                {(!r.finished).then(|| view! { <span class="spinner" aria-label="running"></span> })}
+                                                {(!r.finished).then(|| {
+                                                    let id = r.turn_id.clone();
+                                                    view! {
+                                                        <span class="spinner" aria-label="running"></span>
+                                                        <button type="button" class="btn small danger" on:click=move |_| stop(id.clone())>"Stop"</button>
+                                                    }
+                                                })}
                                             </div>
                                             <div class="msg-text">{r.message}</div>
                                             {r.reply.filter(|t| !t.is_empty()).map(|t| view! { <div class="msg assistant"><div class="msg-text">{t}</div></div> })}
