@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# First-load transfer budget (issue #10): the bytes a browser downloads on a first visit of
+# /login and of /persons (signed in), compressed as the server serves them to a browser that
+# sends `Accept-Encoding: br, gzip`: the HTML plus every /pkg asset the page references (the
+# stylesheet, the hydration JS and its wasm, and with code splitting the split loader and the
+# wasm chunks the route preloads). Prints a table; exits 1 when a page is over the budget.
+#   scripts/size-budget.sh             builds the release first (as scripts/run.sh does)
+#   scripts/size-budget.sh --no-build  measures the build in target/ (CI: after scripts/e2e.sh)
+# Needs no Letta server: the pages render without one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+BUDGET=${SIZE_BUDGET_BYTES:-300000}   # 300 KB; letta-chatbot-example transfers 329 KiB
+port=${SIZE_PORT:-3319}
+target=${CARGO_TARGET_DIR:-target}
+
+if [ "${1:-}" != "--no-build" ]; then
+  export RUSTFLAGS="--cfg erase_components"   # see scripts/run.sh
+  scripts/build-release.sh
+fi
+
+work=$(mktemp -d)
+base="http://127.0.0.1:$port"
+run_app() {
+  env -u LETTA_BASE_URL -u LETTA_SERVER_PASSWORD LETTA_ADMIN_DATA_DIR="$work/data" \
+    LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="$target/site" RUST_LOG=warn \
+    "$target/release/letta-admin" "$@"
+}
+mkdir -p "$work/data"
+echo "size-budget-pw" | run_app create-user budget staff >/dev/null 2>&1 \
+  || { echo "size-budget: cannot create the bench user" >&2; exit 1; }
+run_app > "$work/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do
+  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
+  kill -0 $server 2>/dev/null || { cat "$work/server.log"; exit 1; }
+  sleep 0.1
+done
+curl -fsS -c "$work/cookies" -H 'Sec-Fetch-Site: same-origin' -H "Origin: $base" \
+  --data 'username=budget&password=size-budget-pw' "$base/api/public/login" >/dev/null
+
+# bytes <url> [cookie jar]: "<bytes on the wire> <content-encoding>" as a browser is served.
+bytes() {
+  local jar=() out
+  [ -n "${2:-}" ] && jar=(-b "$2")
+  out=$(curl -fsS "${jar[@]}" -H 'Accept-Encoding: br, gzip' -o /dev/null -D - \
+    -w 'SIZE %{size_download}\n' "$1")
+  echo "$(sed -n 's/^SIZE //p' <<<"$out") \
+$(grep -i '^content-encoding:' <<<"$out" | awk '{print $2}' | tr -d '\r' || true)"
+}
+
+status=0
+printf '%-9s %-48s %9s %s\n' page file bytes encoding
+for page in /login /persons; do
+  jar=""; [ "$page" = /persons ] && jar="$work/cookies"
+  html=$(curl -fsS ${jar:+-b "$jar"} --compressed "$base$page")
+  case "$page" in /persons) grep -q '<h1>Persons</h1>' <<<"$html" \
+    || { echo "size-budget: $page did not render signed in" >&2; exit 1; } ;; esac
+  read -r n enc < <(bytes "$base$page" "$jar")
+  total=$n
+  printf '%-9s %-48s %9d %s\n' "$page" "(html)" "$n" "${enc:-identity}"
+  # Every asset under /pkg the page names: stylesheet, modulepreload, preload (wasm chunks).
+  for asset in $(grep -o '"/pkg/[^"]*"' <<<"$html" | tr -d '"' | sort -u); do
+    read -r n enc < <(bytes "$base$asset")
+    total=$((total + n))
+    printf '%-9s %-48s %9d %s\n' "" "$asset" "$n" "${enc:-identity}"
+  done
+  verdict=ok; [ $total -le "$BUDGET" ] || { verdict="OVER BUDGET"; status=1; }
+  printf '%-9s %-48s %9d  budget %d: %s\n' "" "total" "$total" "$BUDGET" "$verdict"
+done
+exit $status
