@@ -21,20 +21,20 @@ fi
 
 work=$(mktemp -d)
 base="http://127.0.0.1:$port"
-run_app() {
-  env -u LETTA_BASE_URL -u LETTA_SERVER_PASSWORD LETTA_ADMIN_DATA_DIR="$work/data" \
-    LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="$target/site" RUST_LOG=warn \
-    "$target/release/letta-admin" "$@"
-}
+export LETTA_ADMIN_DATA_DIR="$work/data" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+  LEPTOS_SITE_ROOT="$target/site" RUST_LOG=warn
+unset LETTA_BASE_URL LETTA_SERVER_PASSWORD
+! curl -fsS "$base/healthz" >/dev/null 2>&1 \
+  || { echo "size-budget: port $port is taken (set SIZE_PORT)" >&2; exit 1; }
 mkdir -p "$work/data"
-echo "size-budget-pw" | run_app create-user budget staff >/dev/null 2>&1 \
+echo "size-budget-pw" | "$target/release/letta-admin" create-user budget staff >/dev/null 2>&1 \
   || { echo "size-budget: cannot create the bench user" >&2; exit 1; }
-run_app > "$work/server.log" 2>&1 &
+"$target/release/letta-admin" > "$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do
   curl -fsS "$base/healthz" >/dev/null 2>&1 && break
-  kill -0 $server 2>/dev/null || { cat "$work/server.log"; exit 1; }
+  kill -0 $server 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
   sleep 0.1
 done
 curl -fsS -c "$work/cookies" -H 'Sec-Fetch-Site: same-origin' -H "Origin: $base" \
