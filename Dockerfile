@@ -13,7 +13,7 @@ RUN WBG=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "
  && cargo install wasm-bindgen-cli --version "$WBG"
 COPY . .
 # Type-erased views in release too (see scripts/run.sh for why).
-RUN RUSTFLAGS="--cfg erase_components" cargo leptos build --release
+RUN RUSTFLAGS="--cfg erase_components" cargo leptos build --release --precompress
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \

@@ -66,9 +66,20 @@ impl Server {
             .env("LEPTOS_OUTPUT_NAME", "letta_admin")
             .env("LEPTOS_SITE_ROOT", "target/site")
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("BENCH_SERVER_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(
+                std::fs::File::create(
+                    std::env::var("BENCH_SERVER_LOG")
+                        .map(std::path::PathBuf::from)
+                        .unwrap_or_else(|_| dir.join("server.log")),
+                )
+                .map(Stdio::from)
+                .unwrap_or_else(|_| Stdio::null()),
+            );
         if let Some(f) = letta {
             cmd.env("LETTA_BASE_URL", f.url.as_str())
                 .env("LETTA_SERVER_PASSWORD", FakeLetta::PASSWORD);
@@ -120,6 +131,8 @@ impl Drop for Server {
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
+        // A request that hangs is an error to count, not a bench that never ends.
+        .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(64)
         .build()
         .unwrap()
@@ -218,6 +231,7 @@ async fn main() {
     let session_secs = env_secs("BENCH_SESSION_SECS", 60);
     let mut rows: Vec<(String, String, String)> = Vec::new();
 
+    eprintln!("[load] 1. Cold start");
     // 1. Cold start on a fresh database (migrations included).
     let mut starts = Vec::new();
     for _ in 0..5 {
@@ -234,6 +248,7 @@ async fn main() {
         mark(cold <= 100.0, "≤ 100 ms"),
     ));
 
+    eprintln!("[load] The measured server");
     // The measured server: 100,000 persons, a fake Letta, a signed-in operator.
     let fake = FakeLetta::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -266,6 +281,7 @@ async fn main() {
         mark(idle <= 25.0, "≤ 25 MB"),
     ));
 
+    eprintln!("[load] 2. The persons page");
     // 2. The persons page (server-rendered, 50 of 100,000) against a static asset.
     let css_url = format!("{base}/pkg/letta_admin.css");
     let (p_ms, p_err, p_rps) = hammer(&op, &persons_url, 8, phase).await;
@@ -286,6 +302,7 @@ async fn main() {
         "reported".into(),
     ));
 
+    eprintln!("[load] 3. Resident memory");
     // 3. Resident memory under 200 requests per second.
     let peak = Arc::new(Mutex::new(0u64));
     let errors = Arc::new(AtomicUsize::new(0));
@@ -326,6 +343,7 @@ async fn main() {
         mark(busy <= 80.0, "≤ 80 MB"),
     ));
 
+    eprintln!("[load] 4. 50 sessions");
     // 4. 50 sessions browsing and chatting against the fake Letta.
     let mut persons = Vec::new();
     for i in 0..50 {
@@ -464,6 +482,16 @@ async fn main() {
         format!("{}", fake.max_personas_attached()),
         mark(fake.max_personas_attached() <= 1, "≤ 1"),
     ));
+
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .collect();
+    eprintln!("[load] server warnings/errors: {}", warnings.len());
+    for w in warnings.iter().take(10) {
+        eprintln!("  {w}");
+    }
 
     println!("| figure | measured | target |");
     println!("|---|---|---|");

@@ -16,6 +16,6 @@ if [ -z "${LETTA_BASE_URL:-}" ]; then
   scripts/letta-peer.sh start >&2
   export LETTA_BASE_URL=http://127.0.0.1:8283 LETTA_SERVER_PASSWORD=letta-test-password
 fi
-cargo leptos build --release >&2
+scripts/build-release.sh >&2
 cargo bench --features ssr --bench chat_turn
 cargo bench --features ssr --bench load

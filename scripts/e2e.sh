@@ -14,7 +14,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # hits an unrecoverable hydration mismatch in tachys (seen on /login), while the erased build
 # hydrates every page (the browser tests prove it). cargo-leptos sets it for debug builds only.
 export RUSTFLAGS="--cfg erase_components"
-cargo leptos build --release
+scripts/build-release.sh
 work=$(mktemp -d)
 port=${E2E_PORT:-3311}
 export E2E_BASE_URL="http://127.0.0.1:$port" E2E_SERVER_LOG="$work/server.log"

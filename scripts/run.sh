@@ -11,7 +11,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # hits an unrecoverable hydration mismatch in tachys (seen on /login), while the erased build
 # hydrates every page (the browser tests prove it). cargo-leptos sets it for debug builds only.
 export RUSTFLAGS="--cfg erase_components"
-cargo leptos build --release
+scripts/build-release.sh
 export LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT:-target/site}
 export LEPTOS_SITE_ADDR=${LEPTOS_SITE_ADDR:-127.0.0.1:3000}
 echo "[run] letta-admin on http://$LEPTOS_SITE_ADDR (Ctrl-C stops it)" >&2

@@ -32,7 +32,13 @@ fn read_password() -> Result<String, String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-#[tokio::main]
+// ONE worker thread. Under concurrent page loads, Leptos 0.8's reactive graph (reactive_graph
+// 0.2.16) can deadlock when two worker threads poll tasks of the server-side render at the
+// same time: both threads wait on each other's RwLock and every later request hangs (seen
+// under `benches/load.rs` with 8 connections; both workers parked in `write_contended`). With
+// a single worker no two render tasks run at once. Database work runs on sqlx's own threads and
+// password hashing on the blocking pool, so they still use the other cores.
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> ExitCode {
     init_tracing();
     let args: Vec<String> = std::env::args().skip(1).collect();
