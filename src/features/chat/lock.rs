@@ -45,14 +45,14 @@ struct Queue {
 /// Removes its ticket from the queue when dropped: on release, on timeout, or when the waiting
 /// future is dropped.
 struct Ticket {
-    locks: Arc<LocalAgentLocksInner>,
+    locks: Arc<QueueMap>,
     agent_id: String,
     queue: Arc<Queue>,
     id: u64,
 }
 
 /// The map a ticket needs to tidy up after itself.
-type LocalAgentLocksInner = Mutex<HashMap<String, Arc<Queue>>>;
+type QueueMap = Mutex<HashMap<String, Arc<Queue>>>;
 
 impl Drop for Ticket {
     fn drop(&mut self) {
@@ -85,7 +85,7 @@ pub struct LocalAgentLocks(Arc<LocalLocksState>);
 
 #[derive(Default)]
 struct LocalLocksState {
-    queues: Arc<LocalAgentLocksInner>,
+    queues: Arc<QueueMap>,
     next_ticket: AtomicU64,
 }
 
