@@ -13,23 +13,6 @@ use letta_admin::{
     },
 };
 
-fn peer() -> Option<(String, String)> {
-    match std::env::var("LETTA_BASE_URL") {
-        Ok(url) if !url.is_empty() => Some((
-            url,
-            std::env::var("LETTA_SERVER_PASSWORD").unwrap_or_default(),
-        )),
-        _ => {
-            assert!(
-                std::env::var("LETTA_CONTRACT_REQUIRED").as_deref() != Ok("1"),
-                "LETTA_CONTRACT_REQUIRED=1 but LETTA_BASE_URL is not set"
-            );
-            eprintln!("SKIPPED: no Letta peer (set LETTA_BASE_URL)");
-            None
-        }
-    }
-}
-
 /// No vector in the body: a run of floats, or the field itself.
 fn assert_no_embedding(what: &str, a: &Answer) {
     assert_eq!(a.status, 200, "{what}: {}", a.body);
@@ -51,7 +34,7 @@ fn assert_no_embedding(what: &str, a: &Answer) {
 
 #[tokio::test]
 async fn the_agent_pages_work_against_the_real_server_and_never_pass_on_embeddings() {
-    let Some((url, password)) = peer() else {
+    let Some((url, password)) = common::letta_peer() else {
         return;
     };
     let app = spawn_app_with(|c| {

@@ -14,23 +14,6 @@ use letta_admin::{
     letta::types::{CreateAgentRequest, MessageFilter},
 };
 
-fn peer() -> Option<(String, String)> {
-    match std::env::var("LETTA_BASE_URL") {
-        Ok(url) if !url.is_empty() => Some((
-            url,
-            std::env::var("LETTA_SERVER_PASSWORD").unwrap_or_default(),
-        )),
-        _ => {
-            assert!(
-                std::env::var("LETTA_CONTRACT_REQUIRED").as_deref() != Ok("1"),
-                "LETTA_CONTRACT_REQUIRED=1 but LETTA_BASE_URL is not set"
-            );
-            eprintln!("SKIPPED: no Letta peer (set LETTA_BASE_URL)");
-            None
-        }
-    }
-}
-
 fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -107,7 +90,7 @@ fn persona_blocks(blocks: &[letta_admin::letta::types::Block]) -> Vec<String> {
 
 #[tokio::test]
 async fn chat_turns_against_the_real_server() {
-    let Some((url, password)) = peer() else {
+    let Some((url, password)) = common::letta_peer() else {
         return;
     };
     let app = spawn_app_with(|c| {

@@ -10,26 +10,9 @@ use letta_admin::{
     letta::{http_client, Connection, LettaClient},
 };
 
-fn peer() -> Option<(String, String)> {
-    match std::env::var("LETTA_BASE_URL") {
-        Ok(url) if !url.is_empty() => Some((
-            url,
-            std::env::var("LETTA_SERVER_PASSWORD").unwrap_or_default(),
-        )),
-        _ => {
-            assert!(
-                std::env::var("LETTA_CONTRACT_REQUIRED").as_deref() != Ok("1"),
-                "LETTA_CONTRACT_REQUIRED=1 but LETTA_BASE_URL is not set"
-            );
-            eprintln!("SKIPPED: no Letta peer (set LETTA_BASE_URL)");
-            None
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_person_is_an_identity_and_a_linked_persona_block_on_the_real_server() {
-    let Some((url, password)) = peer() else {
+    let Some((url, password)) = common::letta_peer() else {
         return;
     };
     let app = spawn_app_with(|c| {

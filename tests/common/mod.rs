@@ -19,6 +19,26 @@ pub struct TestApp {
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The real Letta peer for contract tests: `LETTA_BASE_URL` / `LETTA_SERVER_PASSWORD`.
+/// Without it the test is skipped loudly, unless `LETTA_CONTRACT_REQUIRED=1` (scripts/test.sh),
+/// which makes a missing peer a failure.
+pub fn letta_peer() -> Option<(String, String)> {
+    match std::env::var("LETTA_BASE_URL") {
+        Ok(url) if !url.is_empty() => Some((
+            url,
+            std::env::var("LETTA_SERVER_PASSWORD").unwrap_or_default(),
+        )),
+        _ => {
+            assert!(
+                std::env::var("LETTA_CONTRACT_REQUIRED").as_deref() != Ok("1"),
+                "LETTA_CONTRACT_REQUIRED=1 but LETTA_BASE_URL is not set"
+            );
+            eprintln!("SKIPPED: no Letta peer (set LETTA_BASE_URL)");
+            None
+        }
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
