@@ -19,6 +19,7 @@ pub mod error;
 pub mod identities;
 pub mod messages;
 pub mod models;
+pub mod paging;
 pub mod passages;
 pub mod runs;
 pub mod types;

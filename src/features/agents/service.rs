@@ -9,10 +9,11 @@ use crate::{
     db::{self, audit::Outcome},
     error::AppError,
     features::persona,
+    letta::paging::{Cursors, Window},
     letta::{
         AgentCountFilter, AgentFilter, AgentState, ArchivalMemorySearch, Block, BlockUpdate,
         ContextWindowOverview, CreateAgentRequest, CreateBlock, IdentityFilter, LettaClient,
-        LettaError, LettaMessage, MessageFilter, Order, Passage, PassageFilter, TagMatchMode,
+        LettaError, LettaMessage, MessageFilter, Passage, PassageFilter, TagMatchMode,
     },
     state::AppState,
 };
@@ -122,29 +123,17 @@ pub async fn list_with(client: &LettaClient, query: AgentListQuery) -> Result<Ag
     for c in after.iter().chain(before.iter()) {
         agent_id(c)?;
     }
-    let filter = match (&after, &before) {
-        (_, Some(b)) => AgentFilter {
-            after: Some(b.clone()),
-            order: Some(Order::Asc),
-            limit: Some(size + 1),
-            ..base.clone()
-        },
-        (Some(a), None) => AgentFilter {
-            after: Some(a.clone()),
-            order: Some(Order::Desc),
-            limit: Some(size + 1),
-            ..base.clone()
-        },
-        (None, None) => AgentFilter {
-            order: Some(Order::Desc),
-            limit: Some(size + 1),
-            ..base.clone()
-        },
+    let cursors = Cursors { after, before };
+    let (after, order, limit) = cursors.request(size);
+    let filter = AgentFilter {
+        after,
+        order: Some(order),
+        limit: Some(limit),
+        ..base.clone()
     };
-    let paging = after.is_some() || before.is_some();
-    let mut found = match client.agents().list(&filter).await {
+    let found = match client.agents().list(&filter).await {
         Ok(f) => f,
-        Err(e) if paging && e.is_not_found() => {
+        Err(e) if cursors.paging() && e.is_not_found() => {
             tracing::info!(error = %e, "stale agent cursor");
             return Err(AppError::NotFound(
                 "The agent this page started from was deleted: start again from the first page."
@@ -153,22 +142,11 @@ pub async fn list_with(client: &LettaClient, query: AgentListQuery) -> Result<Ag
         }
         Err(e) => return Err(e.into()),
     };
-    let more = found.len() > size as usize;
-    found.truncate(size as usize);
-    if before.is_some() {
-        found.reverse();
-    }
-    let (has_newer, has_older) = match (&after, &before) {
-        (_, Some(_)) => (more, true),
-        (Some(_), None) => (true, more),
-        (None, None) => (false, more),
-    };
-    let newer = has_newer
-        .then(|| found.first().map(|a| a.id.clone()))
-        .flatten();
-    let older = has_older
-        .then(|| found.last().map(|a| a.id.clone()))
-        .flatten();
+    let Window {
+        items: found,
+        newer,
+        older,
+    } = cursors.window(found, size, |a| &a.id);
     let matching = client
         .agents()
         .count(&AgentCountFilter::from(&base))

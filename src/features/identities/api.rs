@@ -203,10 +203,10 @@ pub mod ssr {
     use crate::{
         auth::guard::Ctx,
         db::audit::Outcome,
+        letta::paging::{Cursors, Window},
         letta::{
             AgentFilter, Identity, IdentityCreate, IdentityFilter, IdentityProperty,
-            IdentityPropertyType, IdentityType, IdentityUpdate, LettaClient, LettaError, Order,
-            Upserted,
+            IdentityPropertyType, IdentityType, IdentityUpdate, LettaClient, LettaError, Upserted,
         },
     };
 
@@ -356,30 +356,18 @@ pub mod ssr {
             ..IdentityFilter::default()
         };
         let (after, before) = (cursor(&query.after), cursor(&query.before));
-        let paging = after.is_some() || before.is_some();
-        let filter = match (&after, &before) {
-            (_, Some(b)) => IdentityFilter {
-                after: Some(b.clone()),
-                order: Some(Order::Asc),
-                limit: Some(size + 1),
-                ..base.clone()
-            },
-            (Some(a), None) => IdentityFilter {
-                after: Some(a.clone()),
-                order: Some(Order::Desc),
-                limit: Some(size + 1),
-                ..base.clone()
-            },
-            (None, None) => IdentityFilter {
-                order: Some(Order::Desc),
-                limit: Some(size + 1),
-                ..base.clone()
-            },
+        let cursors = Cursors { after, before };
+        let (after, order, limit) = cursors.request(size);
+        let filter = IdentityFilter {
+            after,
+            order: Some(order),
+            limit: Some(limit),
+            ..base.clone()
         };
-        let mut found = match client.identities().list(&filter).await {
+        let found = match client.identities().list(&filter).await {
             Ok(f) => f,
             // The cursor's identity was deleted since the link was made.
-            Err(e) if paging && e.is_not_found() => {
+            Err(e) if cursors.paging() && e.is_not_found() => {
                 tracing::info!(error = %e, "stale identity cursor");
                 return Err(AppError::NotFound(
                     "The identity this page started from was deleted: start again from the first page."
@@ -388,23 +376,11 @@ pub mod ssr {
             }
             Err(e) => return Err(e.into()),
         };
-        let more = found.len() > size as usize;
-        found.truncate(size as usize);
-        if before.is_some() {
-            found.reverse();
-        }
-        let (has_newer, has_older) = match (&after, &before) {
-            // Going back: the cursor itself is older, and `more` says if anything is newer.
-            (_, Some(_)) => (more, true),
-            (Some(_), None) => (true, more),
-            (None, None) => (false, more),
-        };
-        let newer = has_newer
-            .then(|| found.first().map(|i| i.id.clone()))
-            .flatten();
-        let older = has_older
-            .then(|| found.last().map(|i| i.id.clone()))
-            .flatten();
+        let Window {
+            items: found,
+            newer,
+            older,
+        } = cursors.window(found, size, |i| &i.id);
         let total = client.identities().count().await?;
         let (matching, matching_capped) = if query.is_filtered() {
             // Letta quirk: `GET /v1/identities/count` takes no filters, so count by listing.
