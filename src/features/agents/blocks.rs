@@ -9,7 +9,7 @@ use super::api::*;
 use crate::{
     components::{confirm::ConfirmButton, format::datetime_utc, toast::use_toasts},
     error::AppError,
-    features::persona::diff::{diff, readable, Line},
+    features::persona::diff::{ConflictDiff, VersionDiff},
 };
 
 /// The block editor's page-level state: which block is open, and its history.
@@ -242,21 +242,13 @@ fn BlockEditor(
                 </div>
             })}
             {move || conflict.get().map(|server| {
-                let lines = diff(&readable(&server.value), &readable(&text.get_untracked()));
                 let (theirs, theirs2) = (server.value.clone(), server.value.clone());
                 let do_save = do_save2.clone();
                 view! {
                     <section class="card conflict" role="alertdialog" aria-label="The block changed while you edited it">
                         <h3>"The block changed while you edited it"</h3>
                         <p>"Nothing was saved. The agent (or someone else) changed it since you opened it. Compare, then choose."</p>
-                        <div class="diff" data-testid="conflict-diff">
-                            <div class="diff-head"><span>"On the server now"</span><span>"Yours"</span></div>
-                            {lines.into_iter().map(|l| match l {
-                                Line::Same(t) => view! { <div class="d same"><span>{t.clone()}</span><span>{t}</span></div> }.into_any(),
-                                Line::Removed(t) => view! { <div class="d removed"><span><del>{t}</del></span><span></span></div> }.into_any(),
-                                Line::Added(t) => view! { <div class="d added"><span></span><span><ins>{t}</ins></span></div> }.into_any(),
-                            }).collect_view()}
-                        </div>
+                        <ConflictDiff server=server.value.clone() mine=text.get_untracked()/>
                         <div class="actions left">
                             <button type="button" class="btn primary" on:click=move |_| do_save(theirs.clone())>"Keep mine"</button>
                             <button type="button" class="btn" on:click=move |_| { text.set(theirs2.clone()); base.set(theirs2.clone()); conflict.set(None); }>"Take the server's"</button>
@@ -301,18 +293,7 @@ fn BlockEditor(
                                                             on_confirm=Callback::new(move |_| { restore.dispatch(RestoreAgentBlock { agent_id: a.clone(), block_id: b.clone(), version_id: vid, base: base.get_untracked() }); })/>
                                                     })}
                                                 </div>
-                                                {move || (open_version.get() == Some(vid)).then(|| {
-                                                    let lines = diff(&readable(&value), &readable(&text.get()));
-                                                    view! {
-                                                        <div class="diff small">
-                                                            {lines.into_iter().map(|l| match l {
-                                                                Line::Same(t) => view! { <div class="d same"><span>{t}</span></div> }.into_any(),
-                                                                Line::Removed(t) => view! { <div class="d removed"><span><del>{format!("− {t}")}</del></span></div> }.into_any(),
-                                                                Line::Added(t) => view! { <div class="d added"><span><ins>{format!("+ {t}")}</ins></span></div> }.into_any(),
-                                                            }).collect_view()}
-                                                        </div>
-                                                    }
-                                                })}
+                                                {move || (open_version.get() == Some(vid)).then(|| view! { <VersionDiff old=value.clone() current=text.get()/> })}
                                             </li>
                                         }
                                     }).collect_view()}

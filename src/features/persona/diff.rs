@@ -57,6 +57,39 @@ pub fn diff(left: &str, right: &str) -> Vec<Line> {
     out
 }
 
+/// The server's text and the editor's, side by side, the differences marked (a conflict).
+#[leptos::component]
+pub fn ConflictDiff(server: String, mine: String) -> impl leptos::IntoView {
+    use leptos::prelude::*;
+    let lines = diff(&readable(&server), &readable(&mine));
+    view! {
+        <div class="diff" data-testid="conflict-diff">
+            <div class="diff-head"><span>"On the server now"</span><span>"Yours"</span></div>
+            {lines.into_iter().map(|l| match l {
+                Line::Same(t) => view! { <div class="d same"><span>{t.clone()}</span><span>{t}</span></div> }.into_any(),
+                Line::Removed(t) => view! { <div class="d removed"><span><del>{t}</del></span><span></span></div> }.into_any(),
+                Line::Added(t) => view! { <div class="d added"><span></span><span><ins>{t}</ins></span></div> }.into_any(),
+            }).collect_view()}
+        </div>
+    }
+}
+
+/// An older version against the current text, in one column (− removed, + added).
+#[leptos::component]
+pub fn VersionDiff(old: String, current: String) -> impl leptos::IntoView {
+    use leptos::prelude::*;
+    let lines = diff(&readable(&old), &readable(&current));
+    view! {
+        <div class="diff small">
+            {lines.into_iter().map(|l| match l {
+                Line::Same(t) => view! { <div class="d same"><span>{t}</span></div> }.into_any(),
+                Line::Removed(t) => view! { <div class="d removed"><span><del>{format!("− {t}")}</del></span></div> }.into_any(),
+                Line::Added(t) => view! { <div class="d added"><span><ins>{format!("+ {t}")}</ins></span></div> }.into_any(),
+            }).collect_view()}
+        </div>
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@ use leptos_router::{components::A, hooks::use_params_map};
 
 use super::{
     api::*,
-    diff::{diff, readable, Line},
+    diff::{ConflictDiff, VersionDiff},
     doc::{parse, render, PersonaDoc},
 };
 use crate::{
@@ -280,21 +280,13 @@ fn Editor(
         </div>
         {move || conflict.get().map(|server| {
             let mine = text.get_untracked();
-            let lines = diff(&readable(&server.value), &readable(&mine));
             let theirs = server.value.clone();
             let theirs2 = server.value.clone();
             view! {
                 <section class="card conflict" role="alertdialog" aria-label="The block changed while you edited it">
                     <h2>"The block changed while you edited it"</h2>
                     <p>"Nothing was saved. The agent (or someone else) changed it since you opened the editor. Compare, then choose."</p>
-                    <div class="diff" data-testid="conflict-diff">
-                        <div class="diff-head"><span>"On the server now"</span><span>"Yours"</span></div>
-                        {lines.into_iter().map(|l| match l {
-                            Line::Same(t) => view! { <div class="d same"><span>{t.clone()}</span><span>{t}</span></div> }.into_any(),
-                            Line::Removed(t) => view! { <div class="d removed"><span><del>{t}</del></span><span></span></div> }.into_any(),
-                            Line::Added(t) => view! { <div class="d added"><span></span><span><ins>{t}</ins></span></div> }.into_any(),
-                        }).collect_view()}
-                    </div>
+                    <ConflictDiff server=server.value.clone() mine=mine.clone()/>
                     <div class="actions left">
                         <button type="button" class="btn primary" on:click=move |_| do_save(theirs.clone())>"Keep mine"</button>
                         <button type="button" class="btn" on:click=move |_| {
@@ -356,18 +348,7 @@ fn History(
                                                     on_confirm=Callback::new(move |_| { restore.dispatch(RestorePersona { person_id, version_id: id, base: base.get_untracked() }); })/>
                                             })}
                                         </div>
-                                        {move || (open.get() == Some(id)).then(|| {
-                                            let lines = diff(&readable(&value), &readable(&text.get()));
-                                            view! {
-                                                <div class="diff small">
-                                                    {lines.into_iter().map(|l| match l {
-                                                        Line::Same(t) => view! { <div class="d same"><span>{t}</span></div> }.into_any(),
-                                                        Line::Removed(t) => view! { <div class="d removed"><span><del>{format!("− {t}")}</del></span></div> }.into_any(),
-                                                        Line::Added(t) => view! { <div class="d added"><span><ins>{format!("+ {t}")}</ins></span></div> }.into_any(),
-                                                    }).collect_view()}
-                                                </div>
-                                            }
-                                        })}
+                                        {move || (open.get() == Some(id)).then(|| view! { <VersionDiff old=value.clone() current=text.get()/> })}
                                     </li>
                                 }
                             }).collect_view()}
