@@ -78,6 +78,25 @@ test('staff chat as a person: streamed reply, sender label, stop', async ({ page
   const after = await (await page.request.get(`${LETTA_URL}/v1/agents/${agentId}/core-memory/blocks`, { headers: LETTA_AUTH })).json();
   expect(after.filter((b: { label: string }) => b.label.startsWith('Persona_'))).toEqual([]);
 
+  // A long task in the background: the run is listed with its progress and reply, and the
+  // list is still there after a reload.
+  await page.getByLabel(/Send in the background/).check();
+  await input.fill('background task please');
+  await input.press('Enter');
+  const runs = page.getByRole('region', { name: 'Background runs' });
+  const run = runs.getByTestId('run').first();
+  await expect(run).toContainText('background task please');
+  await expect(run.locator('.badge')).toHaveText('completed', { timeout: 30_000 });
+  await expect(run).toContainText('Echo from fake LLM: background task please');
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByRole('region', { name: 'Background runs' }).getByTestId('run').first()).toContainText('completed');
+  const afterRun = await (await page.request.get(`${LETTA_URL}/v1/agents/${agentId}/core-memory/blocks`, { headers: LETTA_AUTH })).json();
+  expect(afterRun.filter((b: { label: string }) => b.label.startsWith('Persona_'))).toEqual([]);
+  await screenshot(page, 'chat-background');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, 'chat-phone');
+
   await page.request.delete(`${LETTA_URL}/v1/agents/${agentId}`, { headers: LETTA_AUTH });
   expect(errors).toEqual([]);
 });
