@@ -451,6 +451,11 @@ async fn stop_cancels_the_run_and_detaches() {
         .call(&staff, "staff/chat/stop", &[("turn_id", &turn_id)])
         .await;
     assert_eq!(stopped.status, 200, "{}", stopped.body);
+    assert!(app
+        .audit_actions()
+        .await
+        .iter()
+        .any(|(actor, action, _)| action == "chat.stop" && actor.as_deref() == Some("sam")));
 
     let mut rest = Vec::new();
     while let Some(chunk) = res.chunk().await.unwrap() {

@@ -23,7 +23,13 @@ pub async fn chat_send(
 #[server(prefix = "/api", endpoint = "staff/chat/stop")]
 pub async fn chat_stop(turn_id: String) -> Result<bool, AppError> {
     let ctx = crate::auth::guard::require_role(crate::auth::Role::Staff).await?;
-    super::service::stop_turn(&ctx, &turn_id)
+    let stopped = super::service::stop_turn(&ctx, &turn_id)?;
+    if stopped {
+        use crate::db::audit::Outcome;
+        ctx.audit("chat.stop", Some(&turn_id), Outcome::Ok, None)
+            .await;
+    }
+    Ok(stopped)
 }
 
 #[server(prefix = "/api", endpoint = "staff/chat/history")]
