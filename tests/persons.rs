@@ -370,6 +370,18 @@ async fn delete_removes_in_letta_or_only_unlinks_locally() {
     assert_eq!(r.status, 200);
     assert_eq!(fake.block_ids().len(), 1, "kept in Letta");
     assert_eq!(local_rows(&app).await.0, 0);
+    // The list's total is a counter kept by triggers: it follows creates and deletes.
+    let page: PersonsPage = app
+        .call(&op, "staff/persons/list", &[("query[search]", "")])
+        .await
+        .json();
+    assert_eq!(page.total, 0);
+    create(&app, &op, "cy").await;
+    let page: PersonsPage = app
+        .call(&op, "staff/persons/list", &[("query[search]", "")])
+        .await
+        .json();
+    assert_eq!((page.total, page.persons.len()), (1, 1));
 }
 
 #[tokio::test]
