@@ -12,8 +12,9 @@ COPY Cargo.toml Cargo.lock ./
 RUN WBG=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p') \
  && cargo install wasm-bindgen-cli --version "$WBG"
 COPY . .
-# Type-erased views in release too (see scripts/run.sh for why).
-RUN RUSTFLAGS="--cfg erase_components" cargo leptos build --release --precompress
+# The release build scripts/run.sh and the tests use (type-erased views, precompressed
+# and hashed assets: see scripts/build-release.sh).
+RUN scripts/build-release.sh
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
@@ -22,6 +23,8 @@ RUN apt-get update \
  && useradd --system --uid 10001 --create-home --home-dir /home/letta-admin letta-admin \
  && mkdir -p /data && chown letta-admin /data
 COPY --from=build /src/target/release/letta-admin /usr/local/bin/letta-admin
+# The asset names' content hashes: the server reads them beside its binary.
+COPY --from=build /src/target/release/hash.txt /usr/local/bin/hash.txt
 COPY --from=build /src/target/site /opt/letta-admin/site
 ENV LEPTOS_OUTPUT_NAME=letta_admin \
     LEPTOS_SITE_ROOT=/opt/letta-admin/site \

@@ -9,4 +9,6 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export RUSTFLAGS="--cfg erase_components"
 # --precompress writes .br and .gz beside each asset; the server sends the one the browser
 # accepts (about 4x smaller for the wasm).
-exec cargo leptos build --release --precompress "$@"
+# Cargo.toml's hash-files puts content hashes into the /pkg names (see src/assets.rs).
+# --split: each lazy route (src/app.rs) gets its own wasm chunk, loaded when first shown.
+exec cargo leptos build --release --precompress --split "$@"

@@ -8,11 +8,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 : "${E2E_LETTA_URL:?set E2E_LETTA_URL to a running Letta server}"
 : "${E2E_LETTA_PASSWORD:?set E2E_LETTA_PASSWORD}"
 
-# The release build: what scripts/run.sh ships (its wasm is type-checked without the debug
-# build's component erasure, and optimised by wasm-opt).
-# Views are built with Leptos's type erasure in every profile: without it the release wasm
-# hits an unrecoverable hydration mismatch in tachys (seen on /login), while the erased build
-# hydrates every page (the browser tests prove it). cargo-leptos sets it for debug builds only.
+# The release build: what scripts/run.sh ships (scripts/build-release.sh: optimised by
+# wasm-opt, precompressed, content-hashed names).
+# Type-erased views in every profile (see scripts/build-release.sh); exported so later cargo
+# commands here share the build's fingerprint.
 export RUSTFLAGS="--cfg erase_components"
 scripts/build-release.sh
 work=$(mktemp -d)

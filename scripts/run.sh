@@ -7,9 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 export PATH="$HOME/.cargo/bin:$PATH"
-# Views are built with Leptos's type erasure in every profile: without it the release wasm
-# hits an unrecoverable hydration mismatch in tachys (seen on /login), while the erased build
-# hydrates every page (the browser tests prove it). cargo-leptos sets it for debug builds only.
+# The release build, precompressed and hashed (see scripts/build-release.sh).
+# Type-erased views in every profile (see scripts/build-release.sh); exported so later cargo
+# commands here share the build's fingerprint.
 export RUSTFLAGS="--cfg erase_components"
 scripts/build-release.sh
 export LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT:-target/site}

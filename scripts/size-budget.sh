@@ -60,11 +60,23 @@ for page in /login /persons; do
   read -r n enc < <(bytes "$base$page" "$jar")
   total=$n
   printf '%-9s %-48s %9d %s\n' "$page" "(html)" "$n" "${enc:-identity}"
-  # Every asset under /pkg the page names: stylesheet, modulepreload, preload (wasm chunks).
-  for asset in $(grep -o '"/pkg/[^"]*"' <<<"$html" | tr -d '"' | sort -u); do
+  # Every asset under /pkg the page names (stylesheet, modulepreload, preload of wasm chunks),
+  # and every module those scripts import statically (the split loader): what a browser with
+  # an empty cache downloads before the page is interactive.
+  queue=$(grep -o '"/pkg/[^"]*"' <<<"$html" | tr -d '"' | sort -u)
+  seen=" "
+  while [ -n "$queue" ]; do
+    asset=${queue%%$'\n'*}; [ "$asset" = "$queue" ] && queue="" || queue=${queue#*$'\n'}
+    case "$seen" in *" $asset "*) continue ;; esac
+    seen="$seen$asset "
     read -r n enc < <(bytes "$base$asset")
     total=$((total + n))
     printf '%-9s %-48s %9d %s\n' "" "$asset" "$n" "${enc:-identity}"
+    case "$asset" in *.js)
+      for dep in $(curl -fsS "$base$asset" | grep -o 'from *"\./[^"]*"' | sed 's/.*"\.\/\(.*\)"/\1/' | sort -u); do
+        queue="${queue:+$queue$'\n'}/pkg/$dep"
+      done ;;
+    esac
   done
   verdict=ok; [ $total -le "$BUDGET" ] || { verdict="OVER BUDGET"; status=1; }
   printf '%-9s %-48s %9d  budget %d: %s\n' "" "total" "$total" "$BUDGET" "$verdict"

@@ -1,10 +1,10 @@
 //! The HTML shell, `<App/>` and the route table. Nothing else.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path,
+    lazy_route, path, Lazy, LazyRoute,
 };
 
 use crate::{
@@ -17,6 +17,7 @@ use crate::{
     features::{
         agents::{detail::AgentPage, page::AgentsPage},
         audit::page::AuditPage,
+        chat::page::ChatPage,
         home::page::HomePage,
         identities::page::{IdentitiesPage, IdentityPage},
         login::page::LoginPage,
@@ -31,6 +32,11 @@ use crate::{
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let theme = current_theme().as_str();
+    // In the shell (server only), not in <App/>: its name carries the build's content hash.
+    #[cfg(feature = "ssr")]
+    let css = crate::assets::stylesheet_href(&options);
+    #[cfg(not(feature = "ssr"))]
+    let css = "";
     view! {
         <!DOCTYPE html>
         <html lang="en" data-theme=theme>
@@ -38,6 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                <link rel="stylesheet" id="leptos" href=css/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -77,29 +84,63 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/letta_admin.css"/>
         <Title formatter=|page: String| {
             if page.is_empty() { "Letta Admin".to_string() } else { format!("{page} · Letta Admin") }
         }/>
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=LoginPage/>
-                <Route path=path!("/setup") view=SetupPage/>
+                <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()}/>
                 <ParentRoute path=path!("") view=Layout>
                     <Route path=path!("") view=HomePage/>
-                    <Route path=path!("identities") view=IdentitiesPage/>
-                    <Route path=path!("identities/:id") view=IdentityPage/>
-                    <Route path=path!("agents") view=AgentsPage/>
-                    <Route path=path!("agents/:id") view=AgentPage/>
-                    <Route path=path!("users") view=UsersPage/>
-                    <Route path=path!("audit") view=AuditPage/>
-                    <Route path=path!("settings") view=SettingsPage/>
-                    <Route path=path!("chat") view=crate::features::chat::page::ChatPage/>
+                    <Route path=path!("identities") view={Lazy::<IdentitiesRoute>::new()}/>
+                    <Route path=path!("identities/:id") view={Lazy::<IdentityRoute>::new()}/>
+                    <Route path=path!("agents") view={Lazy::<AgentsRoute>::new()}/>
+                    <Route path=path!("agents/:id") view={Lazy::<AgentRoute>::new()}/>
+                    <Route path=path!("users") view={Lazy::<UsersRoute>::new()}/>
+                    <Route path=path!("audit") view={Lazy::<AuditRoute>::new()}/>
+                    <Route path=path!("settings") view={Lazy::<SettingsRoute>::new()}/>
+                    <Route path=path!("chat") view={Lazy::<ChatRoute>::new()}/>
                     <Route path=path!("persons") view=PersonsPage/>
-                    <Route path=path!("persons/:id") view=PersonPage/>
-                    <Route path=path!("persons/:id/persona") view=PersonaPage/>
+                    <Route path=path!("persons/:id") view={Lazy::<PersonRoute>::new()}/>
+                    <Route path=path!("persons/:id/persona") view={Lazy::<PersonaRoute>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>
     }
+}
+
+/// A screen whose code the browser loads only when it is first shown: `cargo leptos build
+/// --split` moves what only `view` reaches into its own wasm chunk. The sign-in page and the
+/// persons list (the first loads issue #10 budgets), the overview and the frame stay in the
+/// main module. Each page creates its resources itself, as it does when it is not lazy.
+macro_rules! lazy_page {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    SetupRoute => SetupPage,
+    IdentitiesRoute => IdentitiesPage,
+    IdentityRoute => IdentityPage,
+    AgentsRoute => AgentsPage,
+    AgentRoute => AgentPage,
+    UsersRoute => UsersPage,
+    AuditRoute => AuditPage,
+    SettingsRoute => SettingsPage,
+    ChatRoute => ChatPage,
+    PersonRoute => PersonPage,
+    PersonaRoute => PersonaPage,
 }

@@ -14,6 +14,8 @@ pub mod error;
 pub mod features;
 
 #[cfg(feature = "ssr")]
+pub mod assets;
+#[cfg(feature = "ssr")]
 pub mod cli;
 #[cfg(feature = "ssr")]
 pub mod config;
@@ -36,9 +38,16 @@ pub mod state;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // A marker for browser tests: reached only if hydration did not panic.
-    if let Some(body) = leptos::prelude::document().body() {
+    // Lazy routes (app.rs): hydration waits for the wasm chunk of the route being shown, so it
+    // runs in a task (what `leptos::mount::hydrate_lazy` does, plus the marker at its end).
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = leptos::prelude::document().body() else {
+            return;
+        };
+        leptos::mount::hydrate_from_async(body.clone(), app::App)
+            .await
+            .forget();
+        // A marker for browser tests: reached only once the page hydrated without a panic.
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }

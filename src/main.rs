@@ -82,7 +82,8 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), letta_admin::startup::BoxError> {
-    let leptos_options = leptos::config::get_configuration(None)?.leptos_options;
+    let mut leptos_options = leptos::config::get_configuration(None)?.leptos_options;
+    letta_admin::assets::detect_hashed_names(&mut leptos_options);
     tracing::info!(?config, "starting");
     Application::build(config, leptos_options)
         .await?

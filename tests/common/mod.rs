@@ -44,13 +44,23 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_with_site(adjust, "target/site", false).await
+}
+
+/// The app serving built assets from `site_root`, with content-hashed names or without.
+pub async fn spawn_app_with_site(
+    adjust: impl FnOnce(&mut Config),
+    site_root: &str,
+    hash_files: bool,
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::for_dir(dir.path());
     adjust(&mut config);
     let options = leptos::config::LeptosOptions::builder()
         .output_name("letta_admin")
-        .site_root("target/site")
+        .site_root(site_root)
         .site_pkg_dir("pkg")
+        .hash_files(hash_files)
         .site_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
         .build();
     let app = Application::build(config, options)
