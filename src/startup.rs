@@ -23,7 +23,10 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::{
     app::{shell, App},
-    auth::{guard::api_guard, setup_token::SetupToken},
+    auth::{
+        guard::{api_guard, RequestUser},
+        setup_token::SetupToken,
+    },
     config::Config,
     connection::LettaHub,
     crypto::SecretBox,
@@ -221,7 +224,20 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
-    leptos_axum::handle_server_fns_with_context(move || provide_context(state.clone()), req).await
+    // The user `api_guard` already looked up, for the function's own guard.
+    let user = req
+        .extensions()
+        .get::<RequestUser>()
+        .cloned()
+        .unwrap_or_default();
+    leptos_axum::handle_server_fns_with_context(
+        move || {
+            provide_context(state.clone());
+            provide_context(user.clone());
+        },
+        req,
+    )
+    .await
 }
 
 /// Renders a page with a fresh CSP nonce: the hydration scripts carry it, and the policy
@@ -230,10 +246,12 @@ async fn page_handler(State(state): State<AppState>, req: Request<Body>) -> Resp
     let nonce = leptos::nonce::Nonce::new();
     let csp = page_csp(&nonce.to_string());
     let options = state.leptos_options.clone();
+    let user = RequestUser::default();
     let handler = leptos_axum::render_app_to_stream_with_context(
         move || {
             provide_context(state.clone());
             provide_context(nonce.clone());
+            provide_context(user.clone());
         },
         move || shell(options.clone()),
     );

@@ -30,7 +30,7 @@ pub struct SetupStatus {
 pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
     let state = super::guard::app_state()?; // public: reports who is signed in, if anyone
     let session = super::guard::session().await?;
-    super::guard::session_user(&state, &session).await
+    super::guard::current_user(&state, &session).await
 }
 
 #[server(prefix = "/api", endpoint = "public/login")]

@@ -10,6 +10,8 @@ use axum::{
     response::Response,
 };
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tokio::sync::OnceCell;
 use tower_sessions::Session;
 
 use super::{required_access, Access, CurrentUser, Role};
@@ -69,6 +71,37 @@ pub async fn session_user(
                 .map_err(internal("session flush failed"))?;
             Ok(None)
         }
+    }
+}
+
+/// The session's user, looked up at most once per request: the API middleware and the server
+/// function behind it, or a server-rendered page's `whoami` and the guards of every server
+/// function the page calls, all share one lookup. Lives in the request (extension or Leptos
+/// context), so it can never outlive a sign-out.
+#[derive(Clone, Default)]
+pub struct RequestUser(Arc<OnceCell<Option<CurrentUser>>>);
+
+impl RequestUser {
+    pub async fn get(
+        &self,
+        state: &AppState,
+        session: &Session,
+    ) -> Result<Option<CurrentUser>, AppError> {
+        self.0
+            .get_or_try_init(|| session_user(state, session))
+            .await
+            .cloned()
+    }
+}
+
+/// The user behind the current request (see [`RequestUser`]).
+pub async fn current_user(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<CurrentUser>, AppError> {
+    match leptos::prelude::use_context::<RequestUser>() {
+        Some(memo) => memo.get(state, session).await,
+        None => session_user(state, session).await,
     }
 }
 
@@ -157,7 +190,7 @@ pub async fn session() -> Result<Session, AppError> {
 pub async fn require_role(role: Role) -> Result<Ctx, AppError> {
     let state = app_state()?;
     let session = session().await?;
-    match session_user(&state, &session).await? {
+    match current_user(&state, &session).await? {
         None => Err(AppError::Unauthorized),
         Some(user) if user.role < role => Err(AppError::Forbidden),
         Some(user) => Ok(Ctx { state, user }),
@@ -180,17 +213,20 @@ fn error_response(err: &AppError, path: &str) -> Response {
 pub async fn api_guard(
     State(state): State<AppState>,
     session: Session,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
     let path = req.uri().path().to_string();
     if !path.starts_with(super::API_PREFIX) {
         return next.run(req).await;
     }
+    // The server function's own guard reuses this lookup (see `server_fn_handler`).
+    let memo = RequestUser::default();
+    req.extensions_mut().insert(memo.clone());
     match required_access(&path) {
         None => return error_response(&AppError::NotFound("No such endpoint.".into()), &path),
         Some(Access::Public) => {}
-        Some(Access::AtLeast(role)) => match session_user(&state, &session).await {
+        Some(Access::AtLeast(role)) => match memo.get(&state, &session).await {
             Err(e) => return error_response(&e, &path),
             Ok(None) => return error_response(&AppError::Unauthorized, &path),
             Ok(Some(user)) if user.role < role => {
