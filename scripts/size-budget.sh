@@ -27,7 +27,7 @@ unset LETTA_BASE_URL LETTA_SERVER_PASSWORD
 ! curl -fsS "$base/healthz" >/dev/null 2>&1 \
   || { echo "size-budget: port $port is taken (set SIZE_PORT)" >&2; exit 1; }
 mkdir -p "$work/data"
-echo "size-budget-pw" | "$target/release/letta-admin" create-user budget staff >/dev/null 2>&1 \
+echo "size-budget-pw" | "$target/release/letta-admin" create-user budget operator >/dev/null 2>&1 \
   || { echo "size-budget: cannot create the bench user" >&2; exit 1; }
 "$target/release/letta-admin" > "$work/server.log" 2>&1 &
 server=$!
@@ -39,6 +39,19 @@ for _ in $(seq 1 100); do
 done
 curl -fsS -c "$work/cookies" -H 'Sec-Fetch-Site: same-origin' -H "Origin: $base" \
   --data 'username=budget&password=size-budget-pw' "$base/api/public/login" >/dev/null
+# A full first page of persons (50 of 120), as an operator sees it: the persons page is
+# measured with its table, not empty. (Written straight into the database the server migrated;
+# creating them through the app would need a Letta server.)
+python3 - "$work/data/letta-admin.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.executemany(
+    "INSERT INTO persons (username, display_name, display_key, notes, block_limit, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, 5000, ?, ?)",
+    [(f"person{i:03d}", f"Person Number {i:03d}", f"person number {i:03d}",
+      "Seeded for the size budget.", 1700000000000 + i, 1700000000000 + i) for i in range(120)])
+db.commit()
+PY
 
 # bytes <url> [cookie jar]: "<bytes on the wire> <content-encoding>" as a browser is served.
 bytes() {
@@ -55,8 +68,8 @@ printf '%-9s %-48s %9s %s\n' page file bytes encoding
 for page in /login /persons; do
   jar=""; [ "$page" = /persons ] && jar="$work/cookies"
   html=$(curl -fsS ${jar:+-b "$jar"} --compressed "$base$page")
-  case "$page" in /persons) grep -q '<h1>Persons</h1>' <<<"$html" \
-    || { echo "size-budget: $page did not render signed in" >&2; exit 1; } ;; esac
+  case "$page" in /persons) grep -q '<h1>Persons</h1>' <<<"$html" && grep -q 'person049' <<<"$html" \
+    || { echo "size-budget: $page did not render signed in with 50 persons" >&2; exit 1; } ;; esac
   read -r n enc < <(bytes "$base$page" "$jar")
   total=$n
   printf '%-9s %-48s %9d %s\n' "$page" "(html)" "$n" "${enc:-identity}"
