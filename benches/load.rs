@@ -283,7 +283,12 @@ async fn main() {
 
     eprintln!("[load] 2. The persons page");
     // 2. The persons page (server-rendered, 50 of 100,000) against a static asset.
-    let css_url = format!("{base}/pkg/letta_admin.css");
+    // The stylesheet under its content-hashed name, as the page links it.
+    let css_url = {
+        let end = page.find(".css\"").expect("the page links its stylesheet") + 4;
+        let start = page[..end].rfind("/pkg/").expect("under /pkg");
+        format!("{base}{}", &page[start..end])
+    };
     let (p_ms, p_err, p_rps) = hammer(&op, &persons_url, 8, phase).await;
     let (s_ms, s_err, s_rps) = hammer(&op, &css_url, 8, phase).await;
     let (p50, s50) = (percentile(&p_ms, 0.5), percentile(&s_ms, 0.5));

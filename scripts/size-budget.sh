@@ -3,7 +3,10 @@
 # /login and of /persons (signed in), compressed as the server serves them to a browser that
 # sends `Accept-Encoding: br, gzip`: the HTML plus every /pkg asset the page references (the
 # stylesheet, the hydration JS and its wasm, and with code splitting the split loader and the
-# wasm chunks the route preloads). Prints a table; exits 1 when a page is over the budget.
+# wasm chunks the route preloads). Prints a table with two figures per page:
+#   assets  wasm + JS + CSS, the code the build ships: the HARD check (exit 1 over budget);
+#   total   assets + the page's HTML (which depends on the data shown: /persons is measured
+#           with a full page of 50 persons): reported against the same budget, not enforced.
 #   scripts/size-budget.sh             builds the release first (as scripts/run.sh does)
 #   scripts/size-budget.sh --no-build  measures the build in target/ (CI: after scripts/e2e.sh)
 # Needs no Letta server: the pages render without one.
@@ -71,7 +74,7 @@ for page in /login /persons; do
   case "$page" in /persons) grep -q '<h1>Persons</h1>' <<<"$html" && grep -q 'person049' <<<"$html" \
     || { echo "size-budget: $page did not render signed in with 50 persons" >&2; exit 1; } ;; esac
   read -r n enc < <(bytes "$base$page" "$jar")
-  total=$n
+  html_bytes=$n assets=0
   printf '%-9s %-48s %9d %s\n' "$page" "(html)" "$n" "${enc:-identity}"
   # Every asset under /pkg the page names (stylesheet, modulepreload, preload of wasm chunks),
   # and every module those scripts import statically (the split loader): what a browser with
@@ -83,7 +86,7 @@ for page in /login /persons; do
     case "$seen" in *" $asset "*) continue ;; esac
     seen="$seen$asset "
     read -r n enc < <(bytes "$base$asset")
-    total=$((total + n))
+    assets=$((assets + n))
     printf '%-9s %-48s %9d %s\n' "" "$asset" "$n" "${enc:-identity}"
     case "$asset" in *.js)
       for dep in $(curl -fsS "$base$asset" | grep -o 'from *"\./[^"]*"' | sed 's/.*"\.\/\(.*\)"/\1/' | sort -u); do
@@ -91,7 +94,10 @@ for page in /login /persons; do
       done ;;
     esac
   done
-  verdict=ok; [ $total -le "$BUDGET" ] || { verdict="OVER BUDGET"; status=1; }
-  printf '%-9s %-48s %9d  budget %d: %s\n' "" "total" "$total" "$BUDGET" "$verdict"
+  verdict=ok; [ $assets -le "$BUDGET" ] || { verdict="OVER BUDGET"; status=1; }
+  printf '%-9s %-48s %9d  budget %d: %s\n' "" "assets (wasm + JS + CSS)" "$assets" "$BUDGET" "$verdict"
+  total=$((assets + html_bytes))
+  note="within"; [ $total -le "$BUDGET" ] || note="over (reported)"
+  printf '%-9s %-48s %9d  budget %d: %s\n' "" "total with the HTML" "$total" "$BUDGET" "$note"
 done
 exit $status
