@@ -4,6 +4,7 @@
 # needed, then runs:
 #   chat_turn  the dashboard's chat turn vs direct attach+send(+detach) on the real Letta
 #   load       cold start, memory, persons page vs a static asset, 50 chatting sessions
+#   size       first-load bytes of /login and /persons (scripts/size-budget.sh)
 # --short: a few seconds per phase (what CI runs, so a broken budget is seen).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,3 +20,5 @@ fi
 scripts/build-release.sh >&2
 cargo bench --features ssr --bench chat_turn
 cargo bench --features ssr --bench load
+# Reported here; scripts/test.sh runs the same script as its hard check.
+scripts/size-budget.sh --no-build || echo "[size] OVER the first-load budget"
