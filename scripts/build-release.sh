@@ -2,8 +2,7 @@
 # The one release build every script and the Dockerfile use, so what is tested is what ships.
 # Views are built with Leptos's type erasure in every profile: without it the release wasm
 # hits an unrecoverable hydration mismatch in tachys (seen on /login), while the erased build
-# hydrates every page (the browser tests prove it), and its wasm is a third smaller (596 vs
-# 918 KB brotli, measured unsplit). cargo-leptos sets it for debug builds only.
+# hydrates every page (the browser tests prove it). cargo-leptos sets it for debug builds only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
