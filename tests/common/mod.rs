@@ -14,6 +14,7 @@ pub struct TestApp {
     pub base: String,
     pub setup_token: Option<String>,
     pub state: letta_admin::state::AppState,
+    server: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
 }
 
@@ -63,21 +64,46 @@ pub async fn spawn_app_with_site(
         .hash_files(hash_files)
         .site_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
         .build();
-    let app = Application::build(config, options)
-        .await
-        .expect("app builds");
-    let addr = app.addr;
-    let setup_token = app.setup_token.clone();
-    let state = app.state.clone();
-    tokio::spawn(async move {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let server = server_runtime().spawn(async move {
+        let app = Application::build(config, options)
+            .await
+            .expect("app builds");
+        let _ = tx.send((app.addr, app.setup_token.clone(), app.state.clone()));
         let _ = app.run_until_stopped().await;
     });
+    let (addr, setup_token, state) = rx.await.expect("app builds");
     TestApp {
         addr,
         base: format!("http://{addr}"),
         setup_token,
         state,
+        server,
         _dir: dir,
+    }
+}
+
+/// The runtime every app in a test binary runs on: ONE worker that lives as long as the
+/// binary, as in the real server (src/main.rs). Each `#[tokio::test]` has its own runtime on
+/// its own thread; apps served from those raced each other's Leptos renders (and runtimes
+/// ending under them), and about one run in twenty of tests/assets.rs left a page request
+/// unanswered forever. The tests' own code (clients, fake Letta) stays on the test's runtime.
+fn server_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("app-server")
+            .enable_all()
+            .build()
+            .expect("server runtime")
+    })
+}
+
+impl Drop for TestApp {
+    /// The test is over: stop answering on its port.
+    fn drop(&mut self) {
+        self.server.abort();
     }
 }
 
