@@ -170,6 +170,36 @@ async fn login_changes_the_session_id_and_logout_ends_the_session() {
     assert_eq!(app.call(&c, "public/me", &[]).await.body, "null");
 }
 
+/// The sign-out button is a real form: clicked before the wasm has hydrated, the browser posts
+/// it itself, and the answer must take it to the sign-in page with the session gone.
+#[tokio::test]
+async fn a_plain_form_sign_out_ends_the_session_and_lands_on_sign_in() {
+    let app = spawn_app().await;
+    let c = app.signed_in("ada", Role::Staff).await;
+    let res = c
+        .post(app.url("/api/public/logout"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("sec-fetch-site", "same-origin")
+        .header("referer", app.url("/chat"))
+        .form(&[] as &[(&str, &str)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/login");
+    assert_eq!(app.call(&c, "public/me", &[]).await.body, "null");
+    // The wasm's own call is answered with data (and a redirect header), not a 302.
+    let c = app.signed_in("bea", Role::Staff).await;
+    let answer = c
+        .post(app.url("/api/public/logout"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(app.call(&c, "public/me", &[]).await.body, "null");
+}
+
 #[tokio::test]
 async fn five_failures_throttle_further_attempts() {
     let app = spawn_app().await;

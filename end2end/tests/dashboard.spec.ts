@@ -73,6 +73,20 @@ test.describe.serial('letta-admin in a browser', () => {
     await signOut(page);
   });
 
+  test('sign out works before the page has hydrated (a slow link, a lazy screen)', async ({ page }) => {
+    await signIn(page, OPERATOR);
+    // From here no wasm arrives: the page stays as the server rendered it.
+    await page.route('**/pkg/*.wasm', (route) => route.abort());
+    await page.goto('/persons');
+    await expect(page.getByRole('heading', { name: 'Persons', level: 1 })).toBeVisible();
+    await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(0);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect(page).toHaveURL(/\/login$/);
+    await page.unroute('**/pkg/*.wasm');
+    await page.goto('/persons');
+    await expect(page).toHaveURL(/\/login\?next=/);
+  });
+
   test('the operator connects the dashboard to Letta', async ({ page }) => {
     const errors = watchConsole(page);
     // Every built asset the browser loads (hashed names, the settings screen's wasm chunk).

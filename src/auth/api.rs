@@ -54,7 +54,11 @@ pub async fn logout() -> Result<(), AppError> {
         )
         .await;
     }
-    super::guard::end_session(&session).await
+    super::guard::end_session(&session).await?;
+    // A plain form post (the sign-out button before hydration) is sent on to the sign-in page;
+    // the wasm's own call gets a header and the frame navigates itself.
+    leptos_axum::redirect("/login");
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "public/setup_status")]

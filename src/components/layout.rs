@@ -88,15 +88,19 @@ fn Frame(user: CurrentUser) -> impl IntoView {
                     {user.username.clone()}
                     <span class="role-tag">{user.role.label()}</span>
                 </span>
-                <button
-                    type="button"
-                    class="btn"
-                    on:click=move |_| {
+                // A real form: before the wasm has hydrated (a lazy screen's chunk still on its
+                // way), the browser posts it itself and the server answers with /login.
+                <form
+                    class="signout"
+                    method="post"
+                    action="/api/public/logout"
+                    on:submit=move |ev| {
+                        ev.prevent_default();
                         logout.dispatch(crate::auth::api::Logout {});
                     }
                 >
-                    "Sign out"
-                </button>
+                    <button type="submit" class="btn">"Sign out"</button>
+                </form>
             </div>
         </header>
         <main id="main" tabindex="-1">
