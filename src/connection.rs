@@ -2,7 +2,10 @@
 //! operator saves new ones (no restart), and the one place the stored password is decrypted.
 
 use std::{
-    sync::{Arc, RwLock},
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc, RwLock,
+    },
     time::{Duration, Instant},
 };
 
@@ -43,7 +46,7 @@ impl std::fmt::Debug for LettaSettings {
 }
 
 /// The outcome of the last background check, for the header badge.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Health {
     NotConfigured,
     Connected { version: String },
@@ -56,6 +59,11 @@ pub struct LettaHub {
     http: reqwest::Client,
     client: Arc<RwLock<Option<LettaClient>>>,
     health: Arc<RwLock<Option<(Instant, Health)>>>,
+    /// Bumped by every reload: a check that started against an older client does not record
+    /// its outcome.
+    generation: Arc<AtomicU64>,
+    /// A background re-check is under way (one at a time).
+    rechecking: Arc<AtomicBool>,
 }
 
 impl LettaHub {
@@ -81,6 +89,8 @@ impl LettaHub {
             http: http_client(),
             client: Arc::new(RwLock::new(None)),
             health: Arc::new(RwLock::new(None)),
+            generation: Arc::new(AtomicU64::new(0)),
+            rechecking: Arc::new(AtomicBool::new(false)),
         };
         hub.reload(db, secrets).await?;
         Ok(hub)
@@ -98,6 +108,7 @@ impl LettaHub {
             .ok()
             .map(|conn| LettaClient::new(self.http.clone(), conn));
         *self.client.write().map_err(internal)? = client;
+        self.generation.fetch_add(1, Ordering::SeqCst);
         *self.health.write().map_err(internal)? = None;
         Ok(())
     }
@@ -111,15 +122,31 @@ impl LettaHub {
             .ok_or_else(|| AppError::Upstream("The Letta server is not configured yet: an operator can set it on the Settings page.".into()))
     }
 
-    /// The connection's health, checked at most every `max_age` (the header badge asks often).
+    /// The connection's health for the header badge, which every page shows. Only the first
+    /// check (and the first after a settings change) is waited for. After that a result older
+    /// than `max_age` is still answered at once while one background task checks again, so a
+    /// page render never waits on a slow or unreachable Letta.
     pub async fn health(&self, max_age: Duration) -> Health {
-        if let Ok(guard) = self.health.read() {
-            if let Some((at, h)) = guard.as_ref() {
-                if at.elapsed() < max_age {
-                    return h.clone();
+        let cached = self.health.read().ok().and_then(|g| g.clone());
+        match cached {
+            Some((at, h)) if at.elapsed() < max_age => h,
+            Some((_, h)) => {
+                if !self.rechecking.swap(true, Ordering::SeqCst) {
+                    let hub = self.clone();
+                    tokio::spawn(async move {
+                        hub.check().await;
+                        hub.rechecking.store(false, Ordering::SeqCst);
+                    });
                 }
+                h
             }
+            None => self.check().await,
         }
+    }
+
+    /// Asks Letta now and records the outcome, unless the settings changed meanwhile.
+    async fn check(&self) -> Health {
+        let generation = self.generation.load(Ordering::SeqCst);
         let client = self.client.read().ok().and_then(|c| c.clone());
         let health = match client {
             None => Health::NotConfigured,
@@ -133,7 +160,9 @@ impl LettaHub {
             },
         };
         if let Ok(mut guard) = self.health.write() {
-            *guard = Some((Instant::now(), health.clone()));
+            if self.generation.load(Ordering::SeqCst) == generation {
+                *guard = Some((Instant::now(), health.clone()));
+            }
         }
         health
     }

@@ -292,3 +292,41 @@ async fn letta_failures_become_short_messages_without_upstream_bodies() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_stale_badge_is_answered_at_once_and_checked_again_behind_the_page() {
+    let fake = FakeLetta::start().await;
+    let app = spawn_app().await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    assert_eq!(
+        save(&app, &op, fake.url.as_str(), FakeLetta::PASSWORD)
+            .await
+            .status,
+        200
+    );
+    let hub = &app.state.letta;
+    // The first check after a settings change is waited for.
+    assert!(matches!(
+        hub.health(Duration::from_secs(30)).await,
+        letta_admin::connection::Health::Connected { .. }
+    ));
+    // Letta now hangs. A stale result is still answered (the page does not wait for Letta)
+    // while one background check runs.
+    fake.fault("GET", "/v1/health/", Fault::Sleep(Duration::from_secs(3)));
+    fake.fault("GET", "/v1/identities/count", Fault::server_error());
+    assert!(matches!(
+        hub.health(Duration::ZERO).await,
+        letta_admin::connection::Health::Connected { .. }
+    ));
+    // The background check's outcome replaces it once it is in.
+    let mut seen = None;
+    for _ in 0..100 {
+        let h = hub.health(Duration::from_secs(30)).await;
+        if !matches!(h, letta_admin::connection::Health::Connected { .. }) {
+            seen = Some(h);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, Some(letta_admin::connection::Health::Unreachable));
+}
