@@ -281,3 +281,22 @@ async fn sessions_expire_after_the_absolute_lifetime() {
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     assert_eq!(app.call(&c, "public/me", &[]).await.body, "null");
 }
+
+/// The idle expiry is measured from the last request, not from sign-in: an active user stays
+/// signed in past the idle window, an idle one does not.
+#[tokio::test]
+async fn an_active_session_outlives_the_idle_window_and_an_idle_one_ends() {
+    let idle = std::time::Duration::from_secs(3);
+    let app = common::spawn_app_with(|c| c.session_idle = idle).await;
+    let c = app.signed_in("ada", Role::Staff).await;
+    // Six seconds of activity, twice the idle window.
+    for _ in 0..6 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        assert!(
+            app.call(&c, "public/me", &[]).await.body.contains("ada"),
+            "signed out while active"
+        );
+    }
+    tokio::time::sleep(idle + std::time::Duration::from_millis(1500)).await;
+    assert_eq!(app.call(&c, "public/me", &[]).await.body, "null");
+}

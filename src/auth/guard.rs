@@ -31,6 +31,19 @@ struct SessionAuth {
     /// it and so ends every older session.
     epoch: i64,
     login_at_ms: i64,
+    /// When this session last extended its idle expiry (see [`needs_touch`]). Sessions from
+    /// before the field existed read 0: touched on their next request.
+    #[serde(default)]
+    touched_at_ms: i64,
+}
+
+/// tower-sessions writes a session (and with it a new idle expiry, in the store and in the
+/// cookie's max-age) only when it was modified. Without a touch, an active user's session
+/// ended `session_idle` after sign-in, however busy they were. A touch at most every
+/// `min(60 s, idle / 4)` keeps it alive without a database write on every request.
+fn needs_touch(now_ms: i64, touched_at_ms: i64, idle: std::time::Duration) -> bool {
+    let every = (idle / 4).min(std::time::Duration::from_secs(60));
+    now_ms - touched_at_ms >= every.as_millis() as i64
 }
 
 fn internal<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> AppError {
@@ -53,11 +66,23 @@ pub async fn session_user(
     else {
         return Ok(None);
     };
-    let too_old =
-        db::now_ms() - auth.login_at_ms > state.config.session_absolute.as_millis() as i64;
+    let now = db::now_ms();
+    let too_old = now - auth.login_at_ms > state.config.session_absolute.as_millis() as i64;
     let user = db::users::by_id(&state.db, auth.user_id).await?;
     match user {
         Some(u) if !too_old && !u.disabled && u.session_epoch == auth.epoch => {
+            if needs_touch(now, auth.touched_at_ms, state.config.session_idle) {
+                session
+                    .insert(
+                        SESSION_KEY,
+                        SessionAuth {
+                            touched_at_ms: now,
+                            ..auth
+                        },
+                    )
+                    .await
+                    .map_err(internal("session touch failed"))?;
+            }
             Ok(Some(CurrentUser {
                 id: u.id,
                 username: u.username.clone(),
@@ -82,6 +107,11 @@ pub async fn session_user(
 pub struct RequestUser(Arc<OnceCell<Option<CurrentUser>>>);
 
 impl RequestUser {
+    /// A lookup the caller already made for this request.
+    pub fn known(user: Option<CurrentUser>) -> RequestUser {
+        RequestUser(Arc::new(OnceCell::new_with(Some(user))))
+    }
+
     pub async fn get(
         &self,
         state: &AppState,
@@ -118,6 +148,7 @@ pub async fn start_session(session: &Session, user: &db::users::UserRow) -> Resu
                 user_id: user.id,
                 epoch: user.session_epoch,
                 login_at_ms: db::now_ms(),
+                touched_at_ms: db::now_ms(),
             },
         )
         .await
@@ -265,4 +296,26 @@ pub async fn api_guard(
         );
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needs_touch;
+    use std::time::Duration;
+
+    #[test]
+    fn a_session_is_touched_at_most_once_a_minute() {
+        let hour = Duration::from_secs(3600);
+        assert!(!needs_touch(1_000 + 59_999, 1_000, hour));
+        assert!(needs_touch(1_000 + 60_000, 1_000, hour));
+        // Never touched (a session from before the field existed).
+        assert!(needs_touch(1_700_000_000_000, 0, hour));
+    }
+
+    #[test]
+    fn a_short_idle_window_is_touched_within_a_quarter_of_it() {
+        let idle = Duration::from_secs(8);
+        assert!(!needs_touch(10_000 + 1_999, 10_000, idle));
+        assert!(needs_touch(10_000 + 2_000, 10_000, idle));
+    }
 }
