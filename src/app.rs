@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    lazy_route, path, Lazy, LazyRoute,
+    lazy_route, path, Lazy, LazyRoute, SsrMode,
 };
 
 use crate::{
@@ -87,21 +87,23 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| {
             if page.is_empty() { "Letta Admin".to_string() } else { format!("{page} · Letta Admin") }
         }/>
+        // `ssr=SsrMode::Async`: screens whose data is all in our database are rendered whole
+        // and sent in one piece (src/startup.rs); the rest stream.
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()}/>
                 <ParentRoute path=path!("") view=Layout>
-                    <Route path=path!("") view=HomePage/>
+                    <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("identities") view={Lazy::<IdentitiesRoute>::new()}/>
                     <Route path=path!("identities/:id") view={Lazy::<IdentityRoute>::new()}/>
                     <Route path=path!("agents") view={Lazy::<AgentsRoute>::new()}/>
                     <Route path=path!("agents/:id") view={Lazy::<AgentRoute>::new()}/>
-                    <Route path=path!("users") view={Lazy::<UsersRoute>::new()}/>
-                    <Route path=path!("audit") view={Lazy::<AuditRoute>::new()}/>
+                    <Route path=path!("users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("settings") view={Lazy::<SettingsRoute>::new()}/>
                     <Route path=path!("chat") view={Lazy::<ChatRoute>::new()}/>
-                    <Route path=path!("persons") view=PersonsPage/>
+                    <Route path=path!("persons") view=PersonsPage ssr=SsrMode::Async/>
                     <Route path=path!("persons/:id") view={Lazy::<PersonRoute>::new()}/>
                     <Route path=path!("persons/:id/persona") view={Lazy::<PersonaRoute>::new()}/>
                 </ParentRoute>

@@ -28,6 +28,8 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod letta;
 #[cfg(feature = "ssr")]
+pub mod page_cache;
+#[cfg(feature = "ssr")]
 pub mod security;
 #[cfg(feature = "ssr")]
 pub mod startup;

@@ -88,3 +88,26 @@ async fn an_unknown_page_is_a_404_page() {
     assert_eq!(r.status(), 404);
     assert!(r.text().await.unwrap().contains("Page not found"));
 }
+
+/// Screens whose data is all local are rendered whole (`SsrMode::Async` in the route table):
+/// the signed-in persons page arrives in one piece with its table, without the streaming
+/// renderer's fallbacks and chunk-swapping scripts; a screen that waits on Letta still streams.
+#[tokio::test]
+async fn local_screens_are_sent_whole_and_letta_screens_stream() {
+    let app = spawn_app().await;
+    let op = app
+        .signed_in("olga", letta_admin::auth::Role::Operator)
+        .await;
+    let persons = op.get(app.url("/persons")).send().await.unwrap();
+    assert_eq!(persons.status(), 200);
+    let html = persons.text().await.unwrap();
+    assert!(html.contains("<h1>Persons</h1>"), "{html}");
+    assert!(html.contains("No persons yet."), "{html}");
+    assert!(!html.contains("<template"), "{html}");
+    assert!(!html.contains("Loading"), "{html}");
+
+    let agents = op.get(app.url("/agents")).send().await.unwrap();
+    assert_eq!(agents.status(), 200);
+    let html = agents.text().await.unwrap();
+    assert!(html.contains("<template"), "{html}");
+}

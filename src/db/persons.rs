@@ -1,5 +1,28 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
+
+/// Bumped after every write to `persons` (all of them are in this file, each one
+/// after its statement or transaction has finished), so whatever is derived from the table (the
+/// rendered persons list in `crate::page_cache`) can tell that it is out of date. A bump
+/// always comes after the change is visible, so a reader that saw the old generation before and
+/// after reading the table cannot have read a half-old state under the new one. Process-wide:
+/// the database belongs to one running dashboard (as the chat locks already assume); a
+/// second app in the same process (tests) only invalidates more often.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// The current generation of the `persons` table (see [`GENERATION`]).
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::SeqCst)
+}
+
+/// Marks the table changed: also after a failed write, which may have been committed before
+/// its error arrived (a second invalidation costs one render).
+fn changed<T>(result: T) -> T {
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+    result
+}
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PersonRow {
@@ -33,6 +56,10 @@ pub struct NewPerson<'a> {
 
 /// Inserts the person and the first version of their persona block, in one transaction.
 pub async fn insert(db: &SqlitePool, p: &NewPerson<'_>) -> Result<PersonRow, sqlx::Error> {
+    changed(insert_tx(db, p).await)
+}
+
+async fn insert_tx(db: &SqlitePool, p: &NewPerson<'_>) -> Result<PersonRow, sqlx::Error> {
     let now = super::now_ms();
     let mut tx = db.begin().await?;
     let row: PersonRow = sqlx::query_as(&format!(
@@ -195,15 +222,17 @@ pub async fn set_health(
     health: &str,
     detail: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE persons SET health = $1, health_detail = $2, checked_at = $3 WHERE id = $4",
-    )
-    .bind(health)
-    .bind(detail)
-    .bind(super::now_ms())
-    .bind(id)
-    .execute(db)
-    .await?;
+    changed(
+        sqlx::query(
+            "UPDATE persons SET health = $1, health_detail = $2, checked_at = $3 WHERE id = $4",
+        )
+        .bind(health)
+        .bind(detail)
+        .bind(super::now_ms())
+        .bind(id)
+        .execute(db)
+        .await,
+    )?;
     Ok(())
 }
 
@@ -212,12 +241,14 @@ pub async fn set_identity(
     id: i64,
     identity_id: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE persons SET identity_id = $1, updated_at = $2 WHERE id = $3")
-        .bind(identity_id)
-        .bind(super::now_ms())
-        .bind(id)
-        .execute(db)
-        .await?;
+    changed(
+        sqlx::query("UPDATE persons SET identity_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(identity_id)
+            .bind(super::now_ms())
+            .bind(id)
+            .execute(db)
+            .await,
+    )?;
     Ok(())
 }
 
@@ -226,12 +257,14 @@ pub async fn set_block(
     id: i64,
     block_id: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE persons SET block_id = $1, updated_at = $2 WHERE id = $3")
-        .bind(block_id)
-        .bind(super::now_ms())
-        .bind(id)
-        .execute(db)
-        .await?;
+    changed(
+        sqlx::query("UPDATE persons SET block_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(block_id)
+            .bind(super::now_ms())
+            .bind(id)
+            .execute(db)
+            .await,
+    )?;
     Ok(())
 }
 
@@ -241,22 +274,26 @@ pub async fn update_details(
     display_name: &str,
     notes: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE persons SET display_name = $1, display_key = $2, notes = $3, updated_at = $4 WHERE id = $5")
-        .bind(display_name)
-        .bind(display_name.to_lowercase())
-        .bind(notes)
-        .bind(super::now_ms())
-        .bind(id)
-        .execute(db)
-        .await?;
+    changed(
+        sqlx::query("UPDATE persons SET display_name = $1, display_key = $2, notes = $3, updated_at = $4 WHERE id = $5")
+            .bind(display_name)
+            .bind(display_name.to_lowercase())
+            .bind(notes)
+            .bind(super::now_ms())
+            .bind(id)
+            .execute(db)
+            .await,
+    )?;
     Ok(())
 }
 
 pub async fn delete(db: &SqlitePool, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM persons WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await?;
+    changed(
+        sqlx::query("DELETE FROM persons WHERE id = $1")
+            .bind(id)
+            .execute(db)
+            .await,
+    )?;
     Ok(())
 }
 

@@ -117,7 +117,7 @@ pub enum RepairAction {
     RecreateIdentity,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, Hash)]
 pub struct VerifyProgress {
     pub running: bool,
     pub total: usize,

@@ -1,0 +1,174 @@
+//! [ssr] Rendered pages kept in memory while nothing they show has changed.
+//!
+//! The persons list is the screen operators and staff open over and over. Rendering it (Leptos
+//! SSR of 50 rows, their query, the frame) costs well over a millisecond of CPU, against a few
+//! tens of microseconds for a static file. What its HTML shows is a function of:
+//!
+//! - the URL (search, sort, cursor), the signed-in user (id, name, role) and the theme cookie:
+//!   the cache KEY;
+//! - the `persons` table, the Letta connection badge and, for operators, the verify-all
+//!   progress: the DEPENDENCIES, a fingerprint taken before and after the render. An entry is
+//!   stored only if it did not change meanwhile, and served only while it is still the same.
+//!
+//! The table's part of the fingerprint is [`db::persons::generation`], bumped after every write
+//! has finished, so a render that raced a write is never stored under the newer generation.
+//! Each hit gets a fresh CSP nonce: the render's own nonce is replaced in the HTML, and the
+//! policy header names the new one. Only complete 200 responses without cookies are kept.
+
+use std::{
+    collections::HashMap,
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    body::Body,
+    http::{header, HeaderMap, HeaderValue, Request, StatusCode},
+    response::Response,
+};
+
+use crate::{auth::CurrentUser, db, state::AppState};
+
+/// At most this many pages are kept; a full cache starts over (entries are ~25 KB, so the
+/// worst case is a few MB, and a cache this small refills in a few renders).
+const CAPACITY: usize = 128;
+
+/// The largest page body that is kept.
+const MAX_BODY: usize = 1 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    uri: String,
+    user_id: i64,
+    username: String,
+    role: crate::auth::Role,
+    theme: String,
+}
+
+impl Key {
+    pub fn new(req: &Request<Body>, user: &CurrentUser) -> Key {
+        let theme = req
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| c.trim().strip_prefix("theme="))
+            .unwrap_or_default()
+            .to_string();
+        Key {
+            uri: req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default(),
+            user_id: user.id,
+            username: user.username.clone(),
+            role: user.role,
+            theme,
+        }
+    }
+}
+
+struct Entry {
+    deps: u64,
+    nonce: String,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+#[derive(Default)]
+pub struct PageCache {
+    entries: Mutex<HashMap<Key, Arc<Entry>>>,
+}
+
+impl PageCache {
+    /// The page for `key` if it was rendered with the same dependencies, with `nonce` in place
+    /// of the render's own.
+    pub fn get(&self, key: &Key, deps: u64, nonce: &str) -> Option<Response> {
+        let entry = self.entries.lock().ok()?.get(key).cloned()?;
+        if entry.deps != deps {
+            return None;
+        }
+        let mut res = Response::new(Body::from(entry.body.replace(&entry.nonce, nonce)));
+        *res.status_mut() = entry.status;
+        *res.headers_mut() = entry.headers.clone();
+        Some(res)
+    }
+
+    /// Keeps a rendered page (only a 200 without cookies). Returns the response to send.
+    pub async fn put(&self, key: Key, deps: u64, nonce: &str, res: Response) -> Response {
+        if res.status() != StatusCode::OK || res.headers().contains_key(header::SET_COOKIE) {
+            return res;
+        }
+        let (parts, body) = res.into_parts();
+        let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+            Ok(b) => b,
+            // Too large or broken: nothing is kept and the client gets an error rather than
+            // half a page.
+            Err(e) => {
+                tracing::error!(error = %e, "page body could not be read");
+                let mut r = Response::new(Body::empty());
+                *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                return r;
+            }
+        };
+        if let (Ok(text), Ok(mut entries)) = (std::str::from_utf8(&bytes), self.entries.lock()) {
+            // Entries of older dependencies can never be served again.
+            entries.retain(|_, e| e.deps == deps);
+            if entries.len() >= CAPACITY {
+                entries.clear();
+            }
+            entries.insert(
+                key,
+                Arc::new(Entry {
+                    deps,
+                    nonce: nonce.to_string(),
+                    status: parts.status,
+                    headers: parts.headers.clone(),
+                    body: text.to_string(),
+                }),
+            );
+        }
+        Response::from_parts(parts, Body::from(bytes))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().map(|e| e.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Everything the persons list shows beyond its key, as one fingerprint.
+pub async fn persons_list_deps(state: &AppState, user: &CurrentUser) -> u64 {
+    let mut h = DefaultHasher::new();
+    db::persons::generation().hash(&mut h);
+    // The header badge reads the same cached answer (see `settings::api::ssr::badge`).
+    state
+        .letta
+        .health(Duration::from_secs(30))
+        .await
+        .hash(&mut h);
+    if user.role >= crate::auth::Role::Operator {
+        state.persons.progress().hash(&mut h);
+    }
+    h.finish()
+}
+
+/// A nonce for a cached page: the same form as Leptos's own (16 random bytes, URL-safe base64).
+pub fn fresh_nonce() -> String {
+    leptos::nonce::Nonce::new().to_string()
+}
+
+/// The CSP header for a page answered from the cache.
+pub fn with_csp(mut res: Response, nonce: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&crate::security::page_csp(nonce)) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
+}

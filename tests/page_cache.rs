@@ -1,0 +1,162 @@
+//! The persons list is answered from the page cache while nothing it shows has changed
+//! (src/page_cache.rs). These tests check that it never shows something out of date or
+//! someone else's page, and that every answer has its own CSP nonce.
+
+mod common;
+
+use common::{fake_letta::FakeLetta, spawn_app, TestApp};
+use letta_admin::{auth::Role, db::persons::NewPerson};
+
+async fn add_person(app: &TestApp, username: &str, display_name: &str) -> i64 {
+    letta_admin::db::persons::insert(
+        &app.state.db,
+        &NewPerson {
+            username,
+            display_name,
+            notes: "",
+            identity_id: "identity-x",
+            block_id: "block-x",
+            block_limit: 5000,
+            initial_value: "{}",
+            version_source: "create",
+            actor: None,
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+/// The page's HTML and the nonce its CSP header names.
+async fn persons_page(c: &reqwest::Client, app: &TestApp, path: &str) -> (String, String) {
+    let r = c.get(app.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("a nonce in the policy")
+        .to_string();
+    (r.text().await.unwrap(), nonce)
+}
+
+fn without_nonce(html: &str, nonce: &str) -> String {
+    html.replace(nonce, "NONCE")
+}
+
+#[tokio::test]
+async fn a_repeated_page_is_the_same_page_with_a_fresh_nonce() {
+    let app = spawn_app().await;
+    add_person(&app, "ada", "Ada Lovelace").await;
+    let op = app.signed_in("olga", Role::Operator).await;
+
+    let (first, n1) = persons_page(&op, &app, "/persons").await;
+    let (second, n2) = persons_page(&op, &app, "/persons").await;
+    assert!(app.state.pages.len() >= 1, "the page was kept");
+    assert_ne!(n1, n2, "every answer has its own nonce");
+    // The hydration scripts carry the nonce the policy names, and no other.
+    assert!(second.contains(&format!("nonce=\"{n2}\"")), "{second}");
+    assert!(!second.contains(&n1), "the render's nonce is gone");
+    assert_eq!(without_nonce(&first, &n1), without_nonce(&second, &n2));
+    assert!(second.contains("ada") && second.contains("Ada Lovelace"));
+}
+
+#[tokio::test]
+async fn a_change_to_any_person_shows_at_once() {
+    let app = spawn_app().await;
+    let id = add_person(&app, "ada", "Ada Lovelace").await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    let (html, _) = persons_page(&op, &app, "/persons").await;
+    assert!(html.contains("1 person in all"), "{html}");
+
+    add_person(&app, "bob", "Bob Builder").await;
+    let (html, _) = persons_page(&op, &app, "/persons").await;
+    assert!(html.contains("Bob Builder") && html.contains("2 persons in all"));
+
+    letta_admin::db::persons::update_details(&app.state.db, id, "Ada King", "")
+        .await
+        .unwrap();
+    let (html, _) = persons_page(&op, &app, "/persons").await;
+    assert!(html.contains("Ada King") && !html.contains("Ada Lovelace"));
+
+    letta_admin::db::persons::set_health(&app.state.db, id, "block_missing", None)
+        .await
+        .unwrap();
+    let (html, _) = persons_page(&op, &app, "/persons").await;
+    assert!(html.contains("block gone"), "{html}");
+
+    letta_admin::db::persons::delete(&app.state.db, id)
+        .await
+        .unwrap();
+    let (html, _) = persons_page(&op, &app, "/persons").await;
+    assert!(!html.contains("Ada King") && html.contains("1 person in all"));
+}
+
+#[tokio::test]
+async fn each_user_and_each_url_gets_its_own_page() {
+    let app = spawn_app().await;
+    add_person(&app, "ada", "Ada Lovelace").await;
+    add_person(&app, "bob", "Bob Builder").await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    let staff = app.signed_in("sam", Role::Staff).await;
+
+    let (op_html, _) = persons_page(&op, &app, "/persons").await;
+    let (staff_html, _) = persons_page(&staff, &app, "/persons").await;
+    assert!(op_html.contains("New person") && op_html.contains("olga"));
+    assert!(!staff_html.contains("New person"), "staff see no operator actions");
+    assert!(staff_html.contains("sam") && !staff_html.contains("olga"));
+
+    let (found, _) = persons_page(&staff, &app, "/persons?q=bo").await;
+    assert!(found.contains("Bob Builder") && !found.contains("Ada Lovelace"));
+
+    // The theme cookie is part of the page.
+    let dark = common::client();
+    let r = dark
+        .get(app.url("/persons"))
+        .header("cookie", "theme=dark")
+        .send()
+        .await
+        .unwrap();
+    // Signed out: the render redirects to sign-in, and nothing of a signed-in page leaks.
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("Ada Lovelace"), "{html}");
+    let themed = staff
+        .get(app.url("/persons"))
+        .header("cookie", "theme=dark")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(themed.contains("data-theme=\"dark\""), "{themed}");
+}
+
+#[tokio::test]
+async fn a_new_connection_state_shows_in_the_badge() {
+    let fake = FakeLetta::start().await;
+    let app = spawn_app().await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    let (html, _) = persons_page(&op, &app, "/persons").await;
+    assert!(html.contains("Letta: not configured"), "{html}");
+
+    let saved = app
+        .call(
+            &op,
+            "operator/settings/save",
+            &[
+                ("form[base_url]", fake.url.as_str()),
+                ("form[password]", FakeLetta::PASSWORD),
+                ("form[timeout_secs]", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let (html, _) = persons_page(&op, &app, "/persons").await;
+    assert!(!html.contains("Letta: not configured"), "{html}");
+    assert!(html.contains("Letta 0.16.8"), "{html}");
+}
