@@ -107,7 +107,10 @@ async fn each_user_and_each_url_gets_its_own_page() {
     let (op_html, _) = persons_page(&op, &app, "/persons").await;
     let (staff_html, _) = persons_page(&staff, &app, "/persons").await;
     assert!(op_html.contains("New person") && op_html.contains("olga"));
-    assert!(!staff_html.contains("New person"), "staff see no operator actions");
+    assert!(
+        !staff_html.contains("New person"),
+        "staff see no operator actions"
+    );
     assert!(staff_html.contains("sam") && !staff_html.contains("olga"));
 
     let (found, _) = persons_page(&staff, &app, "/persons?q=bo").await;
