@@ -70,6 +70,19 @@ impl AppError {
             AppError::Internal | AppError::Request(_) => 500,
         }
     }
+
+    /// A page whose data failed shows this error: on the server it also gives the page the
+    /// error's status, so a failed page is not a 200 (and the page cache never keeps it).
+    /// Nothing happens in the browser.
+    pub fn mark_page(&self) {
+        #[cfg(feature = "ssr")]
+        if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            res.set_status(
+                http::StatusCode::from_u16(self.status())
+                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+    }
 }
 
 impl FromServerFnError for AppError {

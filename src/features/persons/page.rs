@@ -92,7 +92,10 @@ pub fn PersonsPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading persons…"</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => {
+                            e.mark_page();
+                            view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any()
+                        }
                         Ok(p) if p.persons.is_empty() => view! {
                             <p class="empty">{if q().search.is_empty() { "No persons yet." } else { "No person matches." }}</p>
                         }.into_any(),
