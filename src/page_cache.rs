@@ -18,7 +18,10 @@
 use std::{
     collections::HashMap,
     hash::{DefaultHasher, Hash, Hasher},
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
@@ -82,6 +85,7 @@ struct Entry {
 #[derive(Default)]
 pub struct PageCache {
     entries: Mutex<HashMap<Key, Arc<Entry>>>,
+    hits: AtomicU64,
 }
 
 impl PageCache {
@@ -92,6 +96,7 @@ impl PageCache {
         if entry.deps != deps {
             return None;
         }
+        self.hits.fetch_add(1, Ordering::Relaxed);
         let mut res = Response::new(Body::from(entry.body.replace(&entry.nonce, nonce)));
         *res.status_mut() = entry.status;
         *res.headers_mut() = entry.headers.clone();
@@ -133,6 +138,11 @@ impl PageCache {
             );
         }
         Response::from_parts(parts, Body::from(bytes))
+    }
+
+    /// How many answers came from the cache so far.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
     }
 
     pub fn len(&self) -> usize {
