@@ -50,7 +50,10 @@ pub fn Layout() -> impl IntoView {
                         let next = if here == "/" { String::new() } else { format!("?next={here}") };
                         view! { <Redirect path=format!("/login{next}")/> }.into_any()
                     }
-                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => {
+                        e.mark_page();
+                        view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any()
+                    }
                 }
             })}
         </Suspense>
