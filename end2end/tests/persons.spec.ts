@@ -43,6 +43,37 @@ test.describe.serial('persons', () => {
     expect(errors).toEqual([]);
   });
 
+  test('an operator imports persons from CSV and sees the report', async ({ page }) => {
+    const errors = watchConsole(page);
+    const imported = `${username}_csv`;
+    await signIn(page, OPERATOR);
+    await page.goto('/persons');
+    await hydrated(page);
+    await expect(page.getByRole('dialog', { name: 'Import persons' })).toBeHidden();
+    await page.getByRole('button', { name: 'Import CSV' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Import persons' });
+    await expect(dialog).toBeVisible();
+    await dialog.getByLabel('CSV').fill(`username,display_name,notes\n${imported},Imported Person,from the e2e test\n`);
+    await dialog.getByRole('button', { name: 'Import', exact: true }).click();
+    const report = dialog.getByRole('table', { name: 'Import report' });
+    await expect(report.getByRole('row').filter({ hasText: imported })).toContainText('created');
+    await screenshot(page, 'persons-import');
+    await page.keyboard.press('Escape');
+    await expect(dialog).toBeHidden();
+
+    await page.getByLabel('Search').fill(imported);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    const row = page.getByRole('row').filter({ hasText: imported });
+    await expect(row).toHaveCount(1);
+    await row.getByRole('link', { name: imported }).click();
+    await hydrated(page);
+    await page.getByRole('button', { name: 'Delete person' }).click();
+    await page.getByRole('dialog', { name: `Delete ${imported}?` }).getByRole('button', { name: 'Delete person' }).click();
+    await expect(page.getByRole('status').getByText('Person deleted')).toBeVisible();
+    await signOut(page);
+    expect(errors).toEqual([]);
+  });
+
   test('staff can read the persons list but not create', async ({ page }) => {
     await signIn(page, STAFF);
     await page.goto('/persons');
