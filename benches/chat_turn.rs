@@ -224,10 +224,13 @@ async fn main() {
     let mut first = paired(&dash_first, &full_first);
     let (overhead, over_iqr) = (median(&mut over), iqr(&over));
     let (first_over, first_iqr) = (median(&mut first), iqr(&first));
+    // Dashboard ÷ the seed's sequence, per round: a comparison, reported. The budget is the
+    // overhead over attach + send above (a ratio target derived from it only repeats it, with
+    // the noise of two more series).
+    let mut ratios: Vec<f64> = dash.iter().zip(&full).map(|(x, y)| x / y).collect();
+    let ratio = median(&mut ratios);
     let (d, s, a) = (median(&mut dash), median(&mut full), median(&mut floor));
     let (df, sf) = (median(&mut dash_first), median(&mut full_first));
-    let ratio = d / s;
-    let target_ratio = (a + 5.0) / s;
     println!("chat turn, median of {turns} turns each, real Letta 0.16.8 + fake LLM:");
     println!("| figure | value | target |");
     println!("|---|---|---|");
@@ -241,8 +244,7 @@ async fn main() {
         if overhead <= 5.0 { "✓" } else { "✗" }
     );
     println!(
-        "| dashboard ÷ direct attach + send + detach | {ratio:.3} | ≤ {target_ratio:.3} {} |",
-        if ratio <= target_ratio { "✓" } else { "✗" }
+        "| dashboard ÷ direct attach + send + detach (median per round) | {ratio:.3} | reported |"
     );
     println!(
         "| time to first token: dashboard − direct (median per round; IQR {:.1} … {:.1}; medians {df:.1} vs {sf:.1}) | {first_over:.1} ms | ≤ 5 ms {} |",
