@@ -27,18 +27,7 @@ async fn setup() -> Env {
     let app = spawn_app().await;
     let op = app.signed_in("olga", Role::Operator).await;
     let staff = app.signed_in("sam", Role::Staff).await;
-    let a = app
-        .call(
-            &op,
-            "operator/settings/save",
-            &[
-                ("form[base_url]", fake.url.as_str()),
-                ("form[password]", FakeLetta::PASSWORD),
-                ("form[timeout_secs]", "5"),
-            ],
-        )
-        .await;
-    assert_eq!(a.status, 200, "{}", a.body);
+    app.connect_to_fake(&op, &fake, "5").await;
     Env {
         app,
         fake,

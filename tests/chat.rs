@@ -22,18 +22,7 @@ struct Person {
 
 async fn connect(app: &TestApp, fake: &FakeLetta, timeout: &str) -> reqwest::Client {
     let op = app.signed_in("olga", Role::Operator).await;
-    let saved = app
-        .call(
-            &op,
-            "operator/settings/save",
-            &[
-                ("form[base_url]", fake.url.as_str()),
-                ("form[password]", FakeLetta::PASSWORD),
-                ("form[timeout_secs]", timeout),
-            ],
-        )
-        .await;
-    assert_eq!(saved.status, 200, "{}", saved.body);
+    app.connect_to_fake(&op, fake, timeout).await;
     op
 }
 

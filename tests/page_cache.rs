@@ -160,18 +160,7 @@ async fn a_new_connection_state_shows_in_the_badge() {
     let (html, _) = persons_page(&op, &app, "/persons").await;
     assert!(html.contains("Letta: not configured"), "{html}");
 
-    let saved = app
-        .call(
-            &op,
-            "operator/settings/save",
-            &[
-                ("form[base_url]", fake.url.as_str()),
-                ("form[password]", FakeLetta::PASSWORD),
-                ("form[timeout_secs]", "30"),
-            ],
-        )
-        .await;
-    assert_eq!(saved.status, 200, "{}", saved.body);
+    app.connect_to_fake(&op, &fake, "30").await;
     let (html, _) = persons_page(&op, &app, "/persons").await;
     assert!(!html.contains("Letta: not configured"), "{html}");
     assert!(html.contains("Letta 0.16.8"), "{html}");

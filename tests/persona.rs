@@ -17,16 +17,7 @@ async fn setup() -> (TestApp, FakeLetta, reqwest::Client, PersonaState) {
     let fake = FakeLetta::start().await;
     let app = spawn_app().await;
     let op = app.signed_in("olga", Role::Operator).await;
-    app.call(
-        &op,
-        "operator/settings/save",
-        &[
-            ("form[base_url]", fake.url.as_str()),
-            ("form[password]", FakeLetta::PASSWORD),
-            ("form[timeout_secs]", "5"),
-        ],
-    )
-    .await;
+    app.connect_to_fake(&op, &fake, "5").await;
     let created = app
         .call(
             &op,

@@ -14,18 +14,7 @@ async fn connected_app() -> (TestApp, FakeLetta, reqwest::Client) {
     let fake = FakeLetta::start().await;
     let app = spawn_app().await;
     let op = app.signed_in("olga", Role::Operator).await;
-    let saved = app
-        .call(
-            &op,
-            "operator/settings/save",
-            &[
-                ("form[base_url]", fake.url.as_str()),
-                ("form[password]", FakeLetta::PASSWORD),
-                ("form[timeout_secs]", "5"),
-            ],
-        )
-        .await;
-    assert_eq!(saved.status, 200, "{}", saved.body);
+    app.connect_to_fake(&op, &fake, "5").await;
     (app, fake, op)
 }
 

@@ -169,6 +169,28 @@ impl TestApp {
     }
 
     /// A signed-in client for a new user with `role`.
+    /// Connects the dashboard to the fake Letta through the Settings server function, as an
+    /// operator would (`c` must be an operator's client); fails the test if it is refused.
+    pub async fn connect_to_fake(
+        &self,
+        c: &reqwest::Client,
+        fake: &fake_letta::FakeLetta,
+        timeout_secs: &str,
+    ) {
+        let saved = self
+            .call(
+                c,
+                "operator/settings/save",
+                &[
+                    ("form[base_url]", fake.url.as_str()),
+                    ("form[password]", fake_letta::FakeLetta::PASSWORD),
+                    ("form[timeout_secs]", timeout_secs),
+                ],
+            )
+            .await;
+        assert_eq!(saved.status, 200, "{}", saved.body);
+    }
+
     pub async fn signed_in(&self, username: &str, role: Role) -> reqwest::Client {
         self.add_user(username, role).await;
         let c = client();
