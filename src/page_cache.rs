@@ -121,9 +121,11 @@ impl PageCache {
             }
         };
         if let (Ok(text), Ok(mut entries)) = (std::str::from_utf8(&bytes), self.entries.lock()) {
-            // Entries of older dependencies can never be served again.
-            entries.retain(|_, e| e.deps == deps);
-            if entries.len() >= CAPACITY {
+            // An entry of older dependencies is never served again; it is replaced when its key
+            // renders again, or dropped with the rest when the cache is full. (Dropping all of
+            // them here would make operators and staff, whose fingerprints differ, evict each
+            // other's pages.)
+            if entries.len() >= CAPACITY && !entries.contains_key(&key) {
                 entries.clear();
             }
             entries.insert(
