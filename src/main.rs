@@ -38,8 +38,9 @@ fn read_password() -> Result<String, String> {
 // under `benches/load.rs` with 8 connections; both workers parked in `write_contended`). With
 // a single worker no two render tasks run at once. A hang with the same signature is reported
 // upstream and open: leptos-rs/leptos#4673 (an RwLock ordering inversion between effects,
-// async-derived values and the Suspense context, under multi-threaded SSR). Database work runs on sqlx's own threads and
-// password hashing on the blocking pool, so they still use the other cores.
+// async-derived values and the Suspense context, under multi-threaded SSR). Database work runs
+// on sqlx's own threads and password hashing on the blocking pool, so they still use the other
+// cores.
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> ExitCode {
     init_tracing();

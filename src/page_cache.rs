@@ -31,7 +31,12 @@ use axum::{
     response::Response,
 };
 
-use crate::{auth::CurrentUser, db, state::AppState};
+use crate::{
+    auth::CurrentUser,
+    components::theme::{theme_of, Theme},
+    db,
+    state::AppState,
+};
 
 /// At most this many pages are kept; a full cache starts over (entries are ~25 KB, so the
 /// worst case is a few MB, and a cache this small refills in a few renders).
@@ -46,20 +51,11 @@ pub struct Key {
     user_id: i64,
     username: String,
     role: crate::auth::Role,
-    theme: String,
+    theme: Theme,
 }
 
 impl Key {
     pub fn new(req: &Request<Body>, user: &CurrentUser) -> Key {
-        let theme = req
-            .headers()
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|c| c.trim().strip_prefix("theme="))
-            .unwrap_or_default()
-            .to_string();
         Key {
             uri: req
                 .uri()
@@ -69,7 +65,8 @@ impl Key {
             user_id: user.id,
             username: user.username.clone(),
             role: user.role,
-            theme,
+            // The theme as the page renders it (`<html data-theme>`).
+            theme: theme_of(req.headers()),
         }
     }
 }

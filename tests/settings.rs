@@ -196,12 +196,7 @@ async fn saving_takes_effect_at_once_and_clearing_removes_the_password() {
         badge(app.call(&op, "staff/connection/badge", &[]).await),
         Badge::NotConfigured
     );
-    assert_eq!(
-        save(&app, &op, fake.url.as_str(), FakeLetta::PASSWORD)
-            .await
-            .status,
-        200
-    );
+    app.connect_to_fake(&op, &fake, "5").await;
     assert!(matches!(
         badge(app.call(&op, "staff/connection/badge", &[]).await),
         Badge::Connected { .. }
@@ -246,12 +241,7 @@ async fn letta_failures_become_short_messages_without_upstream_bodies() {
     let fake = FakeLetta::start().await;
     let app = spawn_app().await;
     let op = app.signed_in("olga", Role::Operator).await;
-    assert_eq!(
-        save(&app, &op, fake.url.as_str(), FakeLetta::PASSWORD)
-            .await
-            .status,
-        200
-    );
+    app.connect_to_fake(&op, &fake, "5").await;
     let client = app.state.letta.client().unwrap();
     type Expect = fn(&AppError) -> bool;
     let cases: Vec<(Fault, Expect)> = vec![
@@ -298,12 +288,7 @@ async fn a_stale_badge_is_answered_at_once_and_checked_again_behind_the_page() {
     let fake = FakeLetta::start().await;
     let app = spawn_app().await;
     let op = app.signed_in("olga", Role::Operator).await;
-    assert_eq!(
-        save(&app, &op, fake.url.as_str(), FakeLetta::PASSWORD)
-            .await
-            .status,
-        200
-    );
+    app.connect_to_fake(&op, &fake, "5").await;
     let hub = &app.state.letta;
     // The first check after a settings change is waited for.
     assert!(matches!(

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Theme {
     System,
     Light,
@@ -50,15 +50,7 @@ pub fn current_theme() -> Theme {
     #[cfg(feature = "ssr")]
     {
         use_context::<http::request::Parts>()
-            .and_then(|parts| {
-                parts
-                    .headers
-                    .get_all(http::header::COOKIE)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .flat_map(|v| v.split(';'))
-                    .find_map(|c| c.trim().strip_prefix("theme=").map(Theme::parse))
-            })
+            .map(|parts| theme_of(&parts.headers))
             .unwrap_or(Theme::System)
     }
     #[cfg(not(feature = "ssr"))]
@@ -69,6 +61,18 @@ pub fn current_theme() -> Theme {
             .map(|t| Theme::parse(&t))
             .unwrap_or(Theme::System)
     }
+}
+
+/// [ssr] The theme a request's `theme` cookie asks for (the system's without one).
+#[cfg(feature = "ssr")]
+pub fn theme_of(headers: &http::HeaderMap) -> Theme {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("theme=").map(Theme::parse))
+        .unwrap_or(Theme::System)
 }
 
 #[component]
