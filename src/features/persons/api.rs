@@ -43,13 +43,14 @@ pub fn initial_persona(display_name: &str) -> String {
         .to_string()
 }
 
+/// A person as lists and pickers show them. Fifty of these are serialized into every persons
+/// page for hydration, so only fields a list shows belong here (the rest: [`PersonDetail`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonSummary {
     pub id: i64,
     pub username: String,
     pub display_name: String,
     pub health: String,
-    pub checked_at: Option<i64>,
     pub created_at: i64,
 }
 

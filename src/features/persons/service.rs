@@ -47,7 +47,6 @@ fn summary(p: &PersonRow) -> PersonSummary {
         username: p.username.clone(),
         display_name: p.display_name.clone(),
         health: p.health.clone(),
-        checked_at: p.checked_at,
         created_at: p.created_at,
     }
 }
