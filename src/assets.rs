@@ -46,3 +46,22 @@ pub fn stylesheet_href(options: &LeptosOptions) -> &'static str {
         )
     })
 }
+
+/// Whether a file under /pkg may be kept by browsers for a year without asking (`immutable`),
+/// or must be revalidated on each use (`no-cache`, answered by a cheap 304 while unchanged).
+///
+/// Only names that identify their bytes may be immutable, and with `--split` two do not:
+/// cargo-leptos 0.3.10 names the hydration JS and the main wasm (`<output-name>.<hash>.js` and
+/// `.wasm`) after their bytes BEFORE it writes the split loader's final name into both. That
+/// name changes whenever a lazy chunk does, and even between two builds of the same source
+/// (the split is not deterministic), so across deploys one of these names can stand for two
+/// contents. Kept for a year, a returning browser would pair its old copy with a loader the new
+/// server no longer has, and the page would never hydrate. The stylesheet, the split loader
+/// (renamed after its final bytes) and the wasm chunks (which name nothing) are safe.
+pub fn is_immutable(options: &LeptosOptions, name: &str) -> bool {
+    let entry = name
+        .strip_prefix(&*options.output_name)
+        .is_some_and(|rest| rest.starts_with('.'))
+        && (name.ends_with(".js") || name.ends_with(".wasm"));
+    options.hash_files && !entry
+}

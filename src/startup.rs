@@ -7,7 +7,7 @@ use axum::{
     body::Body,
     extract::{Request, State},
     http::{header, HeaderValue, StatusCode},
-    middleware::{from_fn, from_fn_with_state},
+    middleware::{from_fn, from_fn_with_state, Next},
     response::{IntoResponse, Response},
     routing::get,
     Router,
@@ -155,26 +155,16 @@ fn router(state: AppState, sessions: SessionManagerLayer<SqliteStore>) -> Router
     let routes = generate_route_list(App);
     let site = std::path::PathBuf::from(&*state.leptos_options.site_root);
     let pkg = site.join(&*state.leptos_options.site_pkg_dir);
-    // With content-hashed names (see `assets`) a file never changes under its name: browsers
-    // keep it for a year without asking. Unhashed names (debug builds) are revalidated on
-    // every use (cheap: 304). Only found files are cacheable; a 404 stays no-cache.
-    // cargo-leptos --precompress writes .br and .gz beside each file; ServeDir picks the one
-    // the browser accepts.
-    let cache = HeaderValue::from_static(if state.leptos_options.hash_files {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    });
+    // With content-hashed names (see `assets`) browsers keep a file for a year without asking,
+    // except the two whose name does not follow their bytes (`assets::is_immutable`). Unhashed
+    // names (debug builds) are revalidated on every use (cheap: 304). Only found files are
+    // cacheable; a 404 stays no-cache. cargo-leptos --precompress writes .br and .gz beside each
+    // file; ServeDir picks the one the browser accepts.
     let assets = tower::ServiceBuilder::new()
-        .map_response(move |mut res: Response<_>| {
-            let value = if res.status().is_success() {
-                cache.clone()
-            } else {
-                HeaderValue::from_static("no-cache")
-            };
-            res.headers_mut().insert(header::CACHE_CONTROL, value);
-            res
-        })
+        .layer(from_fn_with_state(
+            state.leptos_options.clone(),
+            asset_cache_policy,
+        ))
         .service(ServeDir::new(pkg).precompressed_br().precompressed_gzip());
 
     // Server-rendered pages are compressed on the fly (a quick level: the persons page is ~26 KB
@@ -217,6 +207,24 @@ fn router(state: AppState, sessions: SessionManagerLayer<SqliteStore>) -> Router
         .layer(from_fn(require_same_origin))
         .layer(from_fn(security_headers))
         .with_state(state)
+}
+
+/// `Cache-Control` for a file under /pkg (see `assets::is_immutable`).
+async fn asset_cache_policy(
+    State(options): State<LeptosOptions>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
+    let immutable = crate::assets::is_immutable(&options, req.uri().path().trim_start_matches('/'));
+    let mut res = next.run(req).await;
+    let value = if immutable && res.status().is_success() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    res
 }
 
 async fn healthz() -> &'static str {

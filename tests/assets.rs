@@ -13,6 +13,17 @@ fn site() -> tempfile::TempDir {
     std::fs::write(pkg.join("letta_admin.abc123.css"), "body { color: red }").unwrap();
     std::fs::write(pkg.join("letta_admin.abc123.css.br"), b"brotli bytes").unwrap();
     std::fs::write(pkg.join("letta_admin.abc123.css.gz"), b"gzip bytes").unwrap();
+    // What `cargo leptos build --split` adds: the hydration JS and main wasm, the split loader
+    // and the lazy chunks.
+    for name in [
+        "letta_admin.def456.js",
+        "letta_admin.ghi789.wasm",
+        "__wasm_split.jkl012.js",
+        "chunk_12.mno345.wasm",
+        "split___chat_route_view_1.pqr678.wasm",
+    ] {
+        std::fs::write(pkg.join(name), name).unwrap();
+    }
     dir
 }
 
@@ -67,6 +78,48 @@ async fn hashed_assets_are_cached_for_a_year_and_served_precompressed() {
     let (status, _, cache, _) = get(&c, &app.url("/pkg/letta_admin.nothere.css"), "br").await;
     assert_eq!(status, 404);
     assert_eq!(cache.as_deref(), Some("no-cache"));
+}
+
+/// The hydration JS and the main wasm are named before the split loader's final name is
+/// written into them (see `assets::is_immutable`), so a browser must ask again each time; a
+/// 304 answers while the file is unchanged.
+#[tokio::test]
+async fn the_entry_js_and_wasm_are_revalidated_and_the_rest_kept_for_a_year() {
+    let site = site();
+    let app = spawn_app_with_site(|_| {}, site.path().to_str().unwrap(), true).await;
+    let c = client();
+    for (name, policy) in [
+        ("letta_admin.def456.js", "no-cache"),
+        ("letta_admin.ghi789.wasm", "no-cache"),
+        (
+            "__wasm_split.jkl012.js",
+            "public, max-age=31536000, immutable",
+        ),
+        (
+            "chunk_12.mno345.wasm",
+            "public, max-age=31536000, immutable",
+        ),
+        (
+            "split___chat_route_view_1.pqr678.wasm",
+            "public, max-age=31536000, immutable",
+        ),
+    ] {
+        let (status, _, cache, body) = get(&c, &app.url(&format!("/pkg/{name}")), "br").await;
+        assert_eq!((status, body.as_slice()), (200, name.as_bytes()), "{name}");
+        assert_eq!(cache.as_deref(), Some(policy), "{name}");
+    }
+
+    let url = app.url("/pkg/letta_admin.def456.js");
+    let r = c.get(&url).send().await.unwrap();
+    let modified = r.headers()["last-modified"].clone();
+    let again = c
+        .get(&url)
+        .header("if-modified-since", modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["cache-control"], "no-cache");
 }
 
 #[tokio::test]
