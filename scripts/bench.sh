@@ -2,7 +2,8 @@
 # Speed figures, measured in one run on this machine. Not a test: numbers are printed next to
 # their targets, never asserted. Builds the release server, starts the real Letta peer if
 # needed, then runs:
-#   chat_turn  the dashboard's chat turn vs direct attach+send(+detach) on the real Letta
+#   chat_turn  the dashboard's chat turn vs direct attach+send(+detach) on the real Letta, then
+#              the same rounds on the in-process fake Letta (the overhead itself, precisely)
 #   load       cold start, memory, persons page vs a static asset, 50 chatting sessions
 #   size       first-load bytes of /login and /persons (scripts/size-budget.sh)
 # --short: a few seconds per phase (what CI runs, so a broken budget is seen).
