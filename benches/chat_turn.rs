@@ -121,10 +121,10 @@ async fn main() {
 
 fn report(turns: usize, mut real: Series, quick: Series) {
     let mark = |ok: bool| if ok { "✓" } else { "✗" };
-    let (over, first) = real.differences();
-    let (overhead, over_iqr, over_ci) = (median(&mut over.clone()), iqr(&over), median_ci(&over));
-    let (first_over, first_iqr, first_ci) =
-        (median(&mut first.clone()), iqr(&first), median_ci(&first));
+    // `differences` are sorted, so `median` leaves them as they are.
+    let (mut over, mut first) = real.differences();
+    let (overhead, over_iqr, over_ci) = (median(&mut over), iqr(&over), median_ci(&over));
+    let (first_over, first_iqr, first_ci) = (median(&mut first), iqr(&first), median_ci(&first));
     // Dashboard ÷ the seed's sequence, per round: a comparison, reported. The budget is the
     // overhead over attach + send (a ratio target derived from it only repeats it, with the
     // noise of two more series).
@@ -141,9 +141,9 @@ fn report(turns: usize, mut real: Series, quick: Series) {
         median(&mut real.floor),
     );
     let (df, sf) = (median(&mut real.dash_first), median(&mut real.full_first));
-    let (q_over, q_first) = quick.differences();
-    let (q_overhead, q_over_iqr) = (median(&mut q_over.clone()), iqr(&q_over));
-    let (q_first_over, q_first_iqr) = (median(&mut q_first.clone()), iqr(&q_first));
+    let (mut q_over, mut q_first) = quick.differences();
+    let (q_overhead, q_over_iqr) = (median(&mut q_over), iqr(&q_over));
+    let (q_first_over, q_first_iqr) = (median(&mut q_first), iqr(&q_first));
 
     println!("chat turn, median of {turns} rounds, real Letta 0.16.8 + fake LLM:");
     println!("| figure | value | target |");

@@ -168,7 +168,6 @@ impl TestApp {
             .unwrap();
     }
 
-    /// A signed-in client for a new user with `role`.
     /// Connects the dashboard to the fake Letta through the Settings server function, as an
     /// operator would (`c` must be an operator's client); fails the test if it is refused.
     pub async fn connect_to_fake(
@@ -191,6 +190,7 @@ impl TestApp {
         assert_eq!(saved.status, 200, "{}", saved.body);
     }
 
+    /// A signed-in client for a new user with `role`.
     pub async fn signed_in(&self, username: &str, role: Role) -> reqwest::Client {
         self.add_user(username, role).await;
         let c = client();
