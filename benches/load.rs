@@ -63,6 +63,8 @@ impl Server {
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("LETTA_ADMIN_DATA_DIR", dir)
+            // The 50 chatting sessions all sign in as the one bench account.
+            .env("LETTA_ADMIN_CHAT_TURNS_PER_USER", "100")
             .env("LEPTOS_OUTPUT_NAME", "letta_admin")
             .env("LEPTOS_SITE_ROOT", "target/site")
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
@@ -368,6 +370,78 @@ async fn main() {
         ),
         format!("{busy:.1} MB ({} errors)", errors.load(Ordering::Relaxed)),
         mark(busy <= 80.0, "≤ 80 MB"),
+    ));
+
+    eprintln!("[load] 3b. A flood of anonymous sign-ins");
+    // 3b. 200 sign-in attempts at once, each from its own loopback address (so the per-address
+    // throttle lets every one through to a password check): resident memory must stay within a
+    // few argon2 instances (19 MiB each) of where it was, because hashing runs on a small fixed
+    // pool; attempts the pool cannot take in time are answered 503 with Retry-After.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = server.rss_kb();
+    let flood_peak = Arc::new(Mutex::new(before));
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let (peak, on, pid) = (flood_peak.clone(), sampling.clone(), server.child.id());
+        tokio::spawn(async move {
+            while on.load(Ordering::Relaxed) {
+                let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                    .unwrap_or_default()
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.split_whitespace().next())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+                {
+                    let mut p = peak.lock().unwrap();
+                    *p = (*p).max(rss);
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let attempts = (0..200u32).map(|i| {
+        let url = format!("{base}/api/public/login");
+        async move {
+            let c = reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .local_address(std::net::IpAddr::from([
+                    127,
+                    0,
+                    (2 + i / 250) as u8,
+                    (2 + i % 250) as u8,
+                ]))
+                .build()
+                .unwrap();
+            c.post(url)
+                .form(&[
+                    ("username", format!("nobody{i}")),
+                    ("password", "a wrong password".into()),
+                ])
+                .send()
+                .await
+                .map(|r| (r.status().as_u16(), r.headers().contains_key("retry-after")))
+                .unwrap_or((0, false))
+        }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    sampling.store(false, Ordering::Relaxed);
+    let _ = sampler.await;
+    let grew_mb = (*flood_peak.lock().unwrap()).saturating_sub(before) as f64 / 1024.0;
+    let argon2_mb = 19.0 * 1.048_576; // 19 MiB, argon2id's default memory cost
+    let count = |s: u16| answers.iter().filter(|a| a.0 == s).count();
+    let busy_with_retry = answers.iter().filter(|a| a.0 == 503 && a.1).count();
+    rows.push((
+        "200 parallel anonymous sign-ins: resident memory above what it was (argon2 instances)".into(),
+        format!(
+            "+{grew_mb:.1} MB ({:.1} instances); {} checked, {} busy (503, {} with Retry-After), {} other",
+            grew_mb / argon2_mb,
+            count(422),
+            count(503),
+            busy_with_retry,
+            answers.len() - count(422) - count(503)
+        ),
+        mark(grew_mb <= 4.0 * argon2_mb, "≤ 4 instances"),
     ));
 
     eprintln!("[load] 4. 50 sessions");

@@ -6,6 +6,9 @@
 use std::{path::PathBuf, time::Duration};
 
 pub const DEFAULT_PERSONA_LIMIT: i64 = 5000;
+/// Running plus waiting chat turns per user: a few tabs or background runs, not a queue that
+/// keeps everyone else waiting.
+pub const DEFAULT_CHAT_TURNS_PER_USER: usize = 3;
 
 #[derive(Clone)]
 pub struct Config {
@@ -29,6 +32,10 @@ pub struct Config {
     pub chat_turn_max: Duration,
     /// How often the sweeper retries blocks left in the chat journal.
     pub chat_sweep_every: Duration,
+    /// The most chat turns one user may have running or waiting at once.
+    pub chat_turns_per_user: usize,
+    /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<crate::proxy::Cidr>,
 }
 
 impl std::fmt::Debug for Config {
@@ -44,6 +51,7 @@ impl std::fmt::Debug for Config {
                 &self.letta_password.as_ref().map(|_| "set"),
             )
             .field("cookie_secure", &self.cookie_secure)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -115,6 +123,22 @@ impl Config {
             chat_wait: seconds("LETTA_ADMIN_CHAT_WAIT_SECONDS", 60)?,
             chat_turn_max: seconds("LETTA_ADMIN_CHAT_TURN_MAX_SECONDS", 600)?,
             chat_sweep_every: seconds("LETTA_ADMIN_CHAT_SWEEP_SECONDS", 30)?,
+            chat_turns_per_user: match var("LETTA_ADMIN_CHAT_TURNS_PER_USER") {
+                None => DEFAULT_CHAT_TURNS_PER_USER,
+                Some(v) => v
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=100).contains(n))
+                    .ok_or_else(|| {
+                        format!("LETTA_ADMIN_CHAT_TURNS_PER_USER must be 1 to 100, got {v:?}")
+                    })?,
+            },
+            trusted_proxies: match var("LETTA_ADMIN_TRUSTED_PROXIES") {
+                None => vec![],
+                Some(v) => crate::proxy::Cidr::parse_list(&v)
+                    .map_err(|e| format!("LETTA_ADMIN_TRUSTED_PROXIES: {e}"))?,
+            },
         })
     }
 
@@ -133,6 +157,8 @@ impl Config {
             chat_wait: Duration::from_secs(60),
             chat_turn_max: Duration::from_secs(600),
             chat_sweep_every: Duration::from_secs(30),
+            chat_turns_per_user: DEFAULT_CHAT_TURNS_PER_USER,
+            trusted_proxies: vec![],
         }
     }
 }

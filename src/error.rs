@@ -28,6 +28,20 @@ pub enum AppError {
     Conflict(String),
     #[error("Too many attempts, try again in {minutes} minutes.")]
     TooManyAttempts { minutes: u32 },
+    /// A per-user limit was reached (for example chat turns running and waiting); the message
+    /// says which and what to do.
+    #[error("{0}")]
+    Limit(String),
+    /// The server is at capacity for this kind of work right now (for example every password
+    /// check in use); try again after `retry_after_secs`.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after_secs: u32,
+    },
+    /// The request body is larger than the server accepts.
+    #[error("The request is too large: at most {max_kib} KiB.")]
+    TooLarge { max_kib: u32 },
     /// A problem talking to the Letta server, already summarised for a person.
     #[error("{0}")]
     Upstream(String),
@@ -65,9 +79,22 @@ impl AppError {
             AppError::NotFound(_) => 404,
             AppError::Validation { .. } => 422,
             AppError::Conflict(_) => 409,
-            AppError::TooManyAttempts { .. } => 429,
+            AppError::TooManyAttempts { .. } | AppError::Limit(_) => 429,
+            AppError::Busy { .. } => 503,
+            AppError::TooLarge { .. } => 413,
             AppError::Upstream(_) => 502,
             AppError::Internal | AppError::Request(_) => 500,
+        }
+    }
+
+    /// The `Retry-After` seconds this error is answered with, when waiting helps.
+    pub fn retry_after_secs(&self) -> Option<u32> {
+        match self {
+            AppError::TooManyAttempts { minutes } => Some(minutes.saturating_mul(60)),
+            AppError::Busy {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 

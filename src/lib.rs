@@ -30,6 +30,8 @@ pub mod letta;
 #[cfg(feature = "ssr")]
 pub mod page_cache;
 #[cfg(feature = "ssr")]
+pub mod proxy;
+#[cfg(feature = "ssr")]
 pub mod security;
 #[cfg(feature = "ssr")]
 pub mod startup;

@@ -44,6 +44,12 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         "permissions-policy",
         HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
     );
+    // Pages and API answers show signed-in data: no browser or proxy cache may keep them
+    // (the back button after sign-out, a shared machine). The built assets set their own
+    // policy (startup::asset_cache_policy) and keep it.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     res
 }
 

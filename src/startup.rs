@@ -38,6 +38,34 @@ use crate::{
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The session cookie's name. A dashboard configured for https only uses the `__Host-`
+/// prefix: browsers then accept the cookie only with `Secure`, `Path=/` and no `Domain`, so
+/// no other host (a sibling subdomain, a plain-http page) can set or shadow it. Without that
+/// configuration the cookie is still marked `Secure` on every https request a trusted proxy
+/// reports (see `proxy`), but keeps a plain name so plain-http access keeps working.
+pub fn session_cookie_name(https_only: bool) -> &'static str {
+    if https_only {
+        "__Host-letta_admin_session"
+    } else {
+        "letta_admin_session"
+    }
+}
+
+/// The data directory holds the database (session ids, password hashes) and the secret key:
+/// created 0700, and tightened if an older version left it open to others.
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
 pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
@@ -52,7 +80,7 @@ impl Application {
         config: Config,
         leptos_options: LeptosOptions,
     ) -> Result<Application, BoxError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        private_dir(&config.data_dir).map_err(|e| {
             format!(
                 "cannot create the data directory {}: {e}",
                 config.data_dir.display()
@@ -107,7 +135,7 @@ impl Application {
                 .continuously_delete_expired(Duration::from_secs(300)),
         );
         let sessions = SessionManagerLayer::new(store)
-            .with_name("letta_admin_session")
+            .with_name(session_cookie_name(config.cookie_secure))
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
             .with_secure(config.cookie_secure)
@@ -204,6 +232,10 @@ fn router(state: AppState, sessions: SessionManagerLayer<SqliteStore>) -> Router
         .fallback(page_handler)
         .layer(from_fn_with_state(state.clone(), api_guard))
         .layer(sessions)
+        .layer(from_fn_with_state(
+            std::sync::Arc::from(state.config.trusted_proxies.clone()),
+            crate::proxy::client_info,
+        ))
         .layer(from_fn(require_same_origin))
         .layer(from_fn(security_headers))
         .with_state(state)

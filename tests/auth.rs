@@ -200,29 +200,26 @@ async fn a_plain_form_sign_out_ends_the_session_and_lands_on_sign_in() {
     assert_eq!(app.call(&c, "public/me", &[]).await.body, "null");
 }
 
+async fn sign_in(
+    app: &common::TestApp,
+    c: &reqwest::Client,
+    user: &str,
+    pw: &str,
+) -> common::Answer {
+    app.call(c, "public/login", &[("username", user), ("password", pw)])
+        .await
+}
+
 #[tokio::test]
-async fn five_failures_throttle_further_attempts() {
+async fn five_failures_throttle_that_username_from_that_address() {
     let app = spawn_app().await;
     app.add_user("ada", Role::Staff).await;
     let c = client();
     for _ in 0..5 {
-        let a = app
-            .call(
-                &c,
-                "public/login",
-                &[("username", "ada"), ("password", "bad password")],
-            )
-            .await;
-        assert_eq!(a.status, 422);
+        assert_eq!(sign_in(&app, &c, "ada", "bad password").await.status, 422);
     }
     // Even the right password is refused now, with a time to wait.
-    let a = app
-        .call(
-            &c,
-            "public/login",
-            &[("username", "ada"), ("password", PASSWORD)],
-        )
-        .await;
+    let a = sign_in(&app, &c, "ada", PASSWORD).await;
     assert_eq!(a.status, 429);
     match a.error() {
         AppError::TooManyAttempts { minutes } => assert!((1..=15).contains(&minutes)),
@@ -232,15 +229,70 @@ async fn five_failures_throttle_further_attempts() {
         .error()
         .to_string()
         .starts_with("Too many attempts, try again in"));
-    // The same client address is throttled for other usernames too.
-    let other = app
-        .call(
-            &c,
-            "public/login",
-            &[("username", "someone"), ("password", "x")],
-        )
-        .await;
-    assert_eq!(other.status, 429);
+    let retry: u32 = a.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((60..=15 * 60).contains(&retry), "{retry}");
+    // Another username from the same address is not locked by ada's failures.
+    app.add_user("bea", Role::Staff).await;
+    assert_eq!(sign_in(&app, &c, "bea", PASSWORD).await.status, 200);
+}
+
+#[tokio::test]
+async fn thirty_simultaneous_wrong_passwords_get_five_password_checks() {
+    let app = spawn_app().await;
+    app.add_user("ada", Role::Staff).await;
+    let c = client();
+    let answers =
+        futures::future::join_all((0..30).map(|_| sign_in(&app, &c, "ada", "bad password"))).await;
+    let checked = answers.iter().filter(|a| a.status == 422).count();
+    let throttled = answers.iter().filter(|a| a.status == 429).count();
+    assert_eq!(
+        (checked, throttled),
+        (5, 25),
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    let failed_checks = app
+        .audit_actions()
+        .await
+        .into_iter()
+        .filter(|(_, action, outcome)| action == "auth.login" && outcome == "failed")
+        .count();
+    assert_eq!(failed_checks, 5);
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_lock_a_real_user_out() {
+    let app = spawn_app().await;
+    app.add_user("root", Role::Admin).await;
+    // Someone elsewhere fails with the admin's name until they are throttled, and goes on.
+    let stranger = common::client_from(2);
+    for _ in 0..8 {
+        let status = sign_in(&app, &stranger, "root", "guess").await.status;
+        assert!(status == 422 || status == 429, "{status}");
+    }
+    assert_eq!(sign_in(&app, &stranger, "root", PASSWORD).await.status, 429);
+    // The admin, from their own address, still gets in (slowed down, not blocked)...
+    let admin = common::client_from(3);
+    let a = sign_in(&app, &admin, "root", PASSWORD).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    // ...and so does the stranger's address for a username it did not attack.
+    app.add_user("cleo", Role::Staff).await;
+    assert_eq!(sign_in(&app, &stranger, "cleo", PASSWORD).await.status, 200);
+}
+
+#[tokio::test]
+async fn one_address_trying_many_usernames_is_throttled() {
+    let app = spawn_app().await;
+    let sprayer = common::client_from(4);
+    for i in 0..20 {
+        let a = sign_in(&app, &sprayer, &format!("user{i}"), "Summer2026!").await;
+        assert_eq!(a.status, 422, "attempt {i}: {}", a.body);
+    }
+    let a = sign_in(&app, &sprayer, "user99", "Summer2026!").await;
+    assert_eq!(a.status, 429);
+    // Other addresses are unaffected.
+    app.add_user("dan", Role::Staff).await;
+    assert_eq!(sign_in(&app, &client(), "dan", PASSWORD).await.status, 200);
 }
 
 #[tokio::test]
@@ -299,4 +351,155 @@ async fn an_active_session_outlives_the_idle_window_and_an_idle_one_ends() {
     }
     tokio::time::sleep(idle + std::time::Duration::from_millis(1500)).await;
     assert_eq!(app.call(&c, "public/me", &[]).await.body, "null");
+}
+
+/// Signs in with the given forwarding headers; returns the status and the Set-Cookie values.
+async fn sign_in_forwarded(
+    app: &common::TestApp,
+    c: &reqwest::Client,
+    user: &str,
+    pw: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Vec<String>) {
+    let mut req = c
+        .post(app.url("/api/public/login"))
+        .header("accept", "application/json")
+        .form(&[("username", user), ("password", pw)]);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = req.send().await.unwrap();
+    let cookies = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    (res.status().as_u16(), cookies)
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_counts_and_https_makes_the_cookie_secure() {
+    let app = common::spawn_app_with(|c| {
+        c.trusted_proxies = letta_admin::proxy::Cidr::parse_list("127.0.0.1").unwrap();
+    })
+    .await;
+    app.add_user("ada", Role::Staff).await;
+    let proxy = client();
+    // The throttle keys on the client the proxy names, not on the proxy.
+    for _ in 0..5 {
+        let (status, _) = sign_in_forwarded(
+            &app,
+            &proxy,
+            "ada",
+            "bad",
+            &[("x-forwarded-for", "203.0.113.9")],
+        )
+        .await;
+        assert_eq!(status, 422);
+    }
+    let (status, _) = sign_in_forwarded(
+        &app,
+        &proxy,
+        "ada",
+        PASSWORD,
+        &[("x-forwarded-for", "203.0.113.9")],
+    )
+    .await;
+    assert_eq!(status, 429);
+    let (status, cookies) = sign_in_forwarded(
+        &app,
+        &proxy,
+        "ada",
+        PASSWORD,
+        &[
+            ("x-forwarded-for", "203.0.113.10"),
+            ("x-forwarded-proto", "https"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("letta_admin_session="))
+        .unwrap();
+    assert!(session.contains("; Secure"), "{session}");
+    assert!(session.contains("HttpOnly"), "{session}");
+    // Over plain http through the same proxy: not Secure (the browser would drop it).
+    let (_, cookies) = sign_in_forwarded(
+        &app,
+        &client(),
+        "ada",
+        PASSWORD,
+        &[("x-forwarded-proto", "http")],
+    )
+    .await;
+    assert!(cookies.iter().all(|c| !c.contains("Secure")), "{cookies:?}");
+    // The audit log names the forwarded client.
+    let details: Vec<String> = sqlx::query_scalar(
+        "SELECT COALESCE(detail, '') FROM audit_log WHERE action = 'auth.login'",
+    )
+    .fetch_all(&app.state.db)
+    .await
+    .unwrap();
+    assert!(details.iter().any(|d| d == "203.0.113.10"), "{details:?}");
+}
+
+#[tokio::test]
+async fn forwarding_headers_from_an_untrusted_peer_are_ignored() {
+    // Only 127.0.0.1 is trusted; this client connects from 127.0.0.5.
+    let app = common::spawn_app_with(|c| {
+        c.trusted_proxies = letta_admin::proxy::Cidr::parse_list("127.0.0.1").unwrap();
+    })
+    .await;
+    app.add_user("ada", Role::Staff).await;
+    let direct = common::client_from(5);
+    for i in 0..5 {
+        let ip = format!("198.51.100.{i}");
+        let (status, _) =
+            sign_in_forwarded(&app, &direct, "ada", "bad", &[("x-forwarded-for", &ip)]).await;
+        assert_eq!(status, 422);
+    }
+    // A new made-up address does not help: the throttle sees 127.0.0.5 every time.
+    let (status, _) = sign_in_forwarded(
+        &app,
+        &direct,
+        "ada",
+        PASSWORD,
+        &[("x-forwarded-for", "198.51.100.99")],
+    )
+    .await;
+    assert_eq!(status, 429);
+    // Nor does claiming https.
+    let other = common::client_from(6);
+    let (status, cookies) = sign_in_forwarded(
+        &app,
+        &other,
+        "ada",
+        PASSWORD,
+        &[("x-forwarded-proto", "https")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(cookies.iter().all(|c| !c.contains("Secure")), "{cookies:?}");
+}
+
+#[tokio::test]
+async fn an_https_only_dashboard_uses_a_host_only_secure_cookie() {
+    let app = common::spawn_app_with(|c| c.cookie_secure = true).await;
+    app.add_user("ada", Role::Staff).await;
+    let (status, cookies) = sign_in_forwarded(&app, &client(), "ada", PASSWORD, &[]).await;
+    assert_eq!(status, 200);
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-letta_admin_session="))
+        .unwrap_or_else(|| panic!("{cookies:?}"));
+    assert!(
+        session.contains("Secure") && session.contains("Path=/"),
+        "{session}"
+    );
+    assert!(
+        !session.to_ascii_lowercase().contains("domain="),
+        "{session}"
+    );
 }

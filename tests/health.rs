@@ -111,3 +111,96 @@ async fn local_screens_are_sent_whole_and_letta_screens_stream() {
     let html = agents.text().await.unwrap();
     assert!(html.contains("<template"), "{html}");
 }
+
+#[tokio::test]
+async fn signed_in_pages_and_answers_are_never_stored_by_a_cache() {
+    let app = spawn_app().await;
+    let c = app.signed_in("ada", letta_admin::auth::Role::Admin).await;
+    for path in ["/", "/persons", "/users", "/audit"] {
+        let r = c.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.headers()["cache-control"], "no-store", "{path}");
+    }
+    let r = c.post(app.url("/api/public/me")).send().await.unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let r = c
+        .get(app.url("/api/staff/persons/export.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_413_and_a_message() {
+    let app = spawn_app().await;
+    let c = client();
+    let big = "x".repeat(3 << 20);
+    let check = |status: reqwest::StatusCode, body: String| {
+        assert_eq!(status, 413, "{body}");
+        let e: letta_admin::error::AppError = serde_json::from_str(&body).unwrap();
+        assert!(e.to_string().contains("too large"), "{e}");
+    };
+    // With a Content-Length.
+    let r = c
+        .post(app.url("/api/public/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("username=a&password={big}"))
+        .send()
+        .await
+        .unwrap();
+    check(r.status(), r.text().await.unwrap());
+    // Streamed, without one.
+    let chunks = futures::stream::iter(
+        (0..48).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'x'; 64 << 10]))),
+    );
+    let r = c
+        .post(app.url("/api/public/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    check(r.status(), r.text().await.unwrap());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_and_database_are_private_to_the_dashboard() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // A fresh start.
+    let app = spawn_app().await;
+    let dir = app.state.config.data_dir.clone();
+    let _ = app.signed_in("ada", letta_admin::auth::Role::Admin).await;
+    assert_eq!(mode(&dir), 0o700);
+    for name in [
+        "letta-admin.db",
+        "letta-admin.db-wal",
+        "letta-admin.db-shm",
+        "secret.key",
+    ] {
+        let p = dir.join(name);
+        if name.ends_with(".db") || name.ends_with("wal") || name == "secret.key" {
+            assert!(p.exists(), "{name}");
+        }
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{name}");
+        }
+    }
+    // An older version's world-readable files are tightened at the next start.
+    let old = tempfile::tempdir().unwrap();
+    let data = old.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let db = data.join("old.db");
+    std::fs::write(&db, b"").unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _app = common::spawn_app_with(|c| {
+        c.data_dir = data.clone();
+        c.database_url = format!("sqlite://{}", db.display());
+    })
+    .await;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&db), 0o600);
+}

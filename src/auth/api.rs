@@ -92,41 +92,59 @@ pub mod ssr {
         state::AppState,
     };
 
+    /// Failures are counted over this window.
     pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+    /// Failures for one username from one client address before that pair must wait. Keyed by
+    /// the pair, so a stranger failing with a real user's name locks out only themselves.
     pub const THROTTLE_MAX_FAILURES: i64 = 5;
+    /// Failures from one client address, any usernames (password spraying), before it must
+    /// wait. Higher than the pair limit: several people may share one address.
+    pub const THROTTLE_MAX_ADDR_FAILURES: i64 = 20;
+    /// A username that failed this often in the window (from anywhere) is slowed down, never
+    /// blocked: each attempt waits [`username_delay`] first.
+    pub const SLOW_DOWN_AFTER: i64 = 5;
 
+    /// The wait before checking a password for a username with `failures` recent failures from
+    /// all addresses: nothing below [`SLOW_DOWN_AFTER`], then 250 ms doubling to at most 8 s.
+    /// The real user still gets in; a guesser spread over many addresses gets far fewer tries.
+    pub fn username_delay(failures: i64) -> Duration {
+        if failures < SLOW_DOWN_AFTER {
+            return Duration::ZERO;
+        }
+        let doublings = (failures - SLOW_DOWN_AFTER).min(5) as u32;
+        Duration::from_millis(250 << doublings)
+    }
+
+    /// The client address (through a trusted proxy: the one it forwarded, see `proxy`).
     async fn client_addr() -> String {
+        if let Ok(axum::Extension(client)) =
+            leptos_axum::extract::<axum::Extension<crate::proxy::Client>>().await
+        {
+            return client.addr.to_string();
+        }
         leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .await
             .map(|ci| ci.0.ip().to_string())
             .unwrap_or_else(|_| "unknown".into())
     }
 
-    /// Minutes until the throttle lifts, or `None` when the caller may try.
-    async fn throttled(
-        state: &AppState,
-        username: &str,
-        addr: &str,
-    ) -> Result<Option<u32>, AppError> {
+    /// Minutes until the limit that refused this attempt lifts.
+    async fn wait_minutes(state: &AppState, username: &str, addr: &str) -> Result<u32, AppError> {
         let window = THROTTLE_WINDOW.as_millis() as i64;
         let now = db::now_ms();
-        let (by_user, user_oldest, by_addr, addr_oldest) =
+        let (pair, by_addr, _) =
             db::login_attempts::recent_failures(&state.db, username, addr, now - window).await?;
         let oldest = [
-            (by_user >= THROTTLE_MAX_FAILURES)
-                .then_some(user_oldest)
-                .flatten(),
-            (by_addr >= THROTTLE_MAX_FAILURES)
-                .then_some(addr_oldest)
-                .flatten(),
+            (pair.count >= THROTTLE_MAX_FAILURES).then_some(pair.oldest_ms),
+            (by_addr.count >= THROTTLE_MAX_ADDR_FAILURES).then_some(by_addr.oldest_ms),
         ]
         .into_iter()
         .flatten()
-        .max();
-        Ok(oldest.map(|at| {
-            let wait_ms = (at + window - now).max(0);
-            (wait_ms as f64 / 60_000.0).ceil().max(1.0) as u32
-        }))
+        .flatten()
+        .max()
+        .unwrap_or(now);
+        let wait_ms = (oldest + window - now).max(0);
+        Ok((wait_ms as f64 / 60_000.0).ceil().max(1.0) as u32)
     }
 
     pub async fn login(
@@ -135,8 +153,27 @@ pub mod ssr {
         password: String,
     ) -> Result<CurrentUser, AppError> {
         let username = username.trim().to_lowercase();
+        // Bounded before anything is stored or hashed (the form allows 256 characters).
+        if username.chars().count() > 64 || password.chars().count() > password::MAX_PASSWORD_LEN {
+            return Err(AppError::Validation {
+                field: None,
+                message: "Wrong username or password.".into(),
+            });
+        }
         let addr = client_addr().await;
-        if let Some(minutes) = throttled(state, &username, &addr).await? {
+        let now = db::now_ms();
+        let since_ms = now - THROTTLE_WINDOW.as_millis() as i64;
+        // Counted before the slow part: the attempt is written as a failure now, so thirty
+        // attempts at once get five password checks, not thirty.
+        let limits = db::login_attempts::Limits {
+            since_ms,
+            per_pair: THROTTLE_MAX_FAILURES,
+            per_addr: THROTTLE_MAX_ADDR_FAILURES,
+        };
+        let Some(attempt) =
+            db::login_attempts::admit(&state.db, &username, &addr, now, &limits).await?
+        else {
+            let minutes = wait_minutes(state, &username, &addr).await?;
             guard::audit(
                 state,
                 Some(&username),
@@ -147,13 +184,28 @@ pub mod ssr {
             )
             .await;
             return Err(AppError::TooManyAttempts { minutes });
+        };
+        let (_, _, by_user) =
+            db::login_attempts::recent_failures(&state.db, &username, &addr, since_ms).await?;
+        // This attempt is one of them (still marked failed).
+        let delay = username_delay(by_user.count - 1);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
         }
         let user = db::users::by_username(&state.db, &username).await?;
         // Always verify (a dummy hash for an unknown user), and answer unknown user, wrong
         // password and disabled account with the same message: usernames cannot be probed.
-        let ok = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await;
+        let ok = match password::verify(password, user.as_ref().map(|u| u.password_hash.clone()))
+            .await
+        {
+            Ok(ok) => ok,
+            Err(busy) => {
+                // Never checked: it does not count against anyone.
+                db::login_attempts::forget(&state.db, attempt).await?;
+                return Err(busy);
+            }
+        };
         let user = user.filter(|u| ok && !u.disabled);
-        db::login_attempts::record(&state.db, &username, &addr, user.is_some()).await?;
         let Some(user) = user else {
             guard::audit(
                 state,
@@ -169,6 +221,7 @@ pub mod ssr {
                 message: "Wrong username or password.".into(),
             });
         };
+        db::login_attempts::mark_succeeded(&state.db, attempt).await?;
         let session = guard::session().await?;
         guard::start_session(&session, &user).await?;
         guard::audit(
@@ -239,6 +292,22 @@ pub mod ssr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn a_failing_username_is_slowed_down_never_blocked() {
+        use super::ssr::{username_delay, SLOW_DOWN_AFTER};
+        use std::time::Duration;
+        assert_eq!(username_delay(0), Duration::ZERO);
+        assert_eq!(username_delay(SLOW_DOWN_AFTER - 1), Duration::ZERO);
+        assert_eq!(username_delay(SLOW_DOWN_AFTER), Duration::from_millis(250));
+        assert_eq!(
+            username_delay(SLOW_DOWN_AFTER + 1),
+            Duration::from_millis(500)
+        );
+        // However many failures, the wait stays bounded: the real user still gets in.
+        assert_eq!(username_delay(10_000), Duration::from_secs(8));
+    }
 
     #[test]
     fn usernames_are_checked() {

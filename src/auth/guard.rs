@@ -230,12 +230,75 @@ pub async fn require_role(role: Role) -> Result<Ctx, AppError> {
 
 fn error_response(err: &AppError, path: &str) -> Response {
     let body = serde_json::to_string(err).unwrap_or_else(|_| "\"Internal\"".into());
-    Response::builder()
+    let mut res = Response::builder()
         .status(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header(header::CONTENT_TYPE, "application/json")
         .header(leptos::server_fn::error::SERVER_FN_ERROR_HEADER, path)
         .body(Body::from(body))
-        .expect("static response parts are valid")
+        .expect("static response parts are valid");
+    retry_after(res.headers_mut(), err);
+    res
+}
+
+/// `Retry-After` for an error that says when to come back (429, 503).
+fn retry_after(headers: &mut axum::http::HeaderMap, err: &AppError) {
+    if let Some(secs) = err.retry_after_secs() {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+}
+
+/// The largest request body the API reads (a CSV import of a few thousand persons fits).
+pub const MAX_BODY_BYTES: usize = 2 << 20;
+
+/// A body over [`MAX_BODY_BYTES`] is answered 413 with a message before any server function
+/// reads it: by its `Content-Length`, or, for a body without one, while it is read (the
+/// server-function layer would answer its own read error with a 500).
+async fn limit_body(req: Request, path: &str) -> Result<Request, Response> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n <= MAX_BODY_BYTES as u64) {
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    let mut over = declared.is_some();
+    while !over {
+        match futures::StreamExt::next(&mut stream).await {
+            Some(Ok(chunk)) if bytes.len() + chunk.len() <= MAX_BODY_BYTES => {
+                bytes.extend_from_slice(&chunk)
+            }
+            Some(Ok(_)) => over = true,
+            Some(Err(_)) => {
+                return Err(error_response(
+                    &AppError::Request("The request body could not be read.".into()),
+                    path,
+                ))
+            }
+            None => return Ok(Request::from_parts(parts, Body::from(bytes))),
+        }
+    }
+    // Read (and drop) a bounded amount of the rest, so the client, still sending, receives the
+    // answer instead of a reset connection.
+    let drain = async {
+        let mut left: usize = 8 << 20;
+        while let Some(Ok(chunk)) = futures::StreamExt::next(&mut stream).await {
+            left = left.saturating_sub(chunk.len());
+            if left == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
+    Err(error_response(
+        &AppError::TooLarge {
+            max_kib: (MAX_BODY_BYTES / 1024) as u32,
+        },
+        path,
+    ))
 }
 
 /// Middleware for `/api/…`: refuses a caller below the path's access level before the server
@@ -244,13 +307,17 @@ fn error_response(err: &AppError, path: &str) -> Response {
 pub async fn api_guard(
     State(state): State<AppState>,
     session: Session,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
     let path = req.uri().path().to_string();
     if !path.starts_with(super::API_PREFIX) {
         return next.run(req).await;
     }
+    let mut req = match limit_body(req, &path).await {
+        Ok(req) => req,
+        Err(res) => return res,
+    };
     // The server function's own guard reuses this lookup (see `server_fn_handler`).
     let memo = RequestUser::default();
     req.extensions_mut().insert(memo.clone());
@@ -294,6 +361,7 @@ pub async fn api_guard(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        retry_after(&mut parts.headers, &err);
     }
     Response::from_parts(parts, Body::from(bytes))
 }

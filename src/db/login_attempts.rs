@@ -1,46 +1,111 @@
+//! Sign-in attempts, for the throttle. An attempt is written (as failed) BEFORE its password is
+//! checked, in the same statement that counts the earlier ones, so the limit holds however
+//! many attempts arrive at once; a success then marks its row.
+
 use sqlx::SqlitePool;
 
-pub async fn record(
+/// The limits one attempt is counted against, over failures since `since_ms`.
+pub struct Limits {
+    pub since_ms: i64,
+    /// Failures for this username from this client address.
+    pub per_pair: i64,
+    /// Failures from this client address, any username.
+    pub per_addr: i64,
+}
+
+/// Records a new attempt if the limits allow it, and returns its row id; `None` when the
+/// client is over a limit (nothing is written).
+///
+/// One statement: SQLite runs a write statement inside the database's write lock from its
+/// first step, so the counts and the insert cannot interleave with another attempt's.
+pub async fn admit(
     db: &SqlitePool,
     username: &str,
     client_addr: &str,
-    succeeded: bool,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO login_attempts (username, client_addr, at, succeeded) VALUES ($1, $2, $3, $4)",
+    now_ms: i64,
+    limits: &Limits,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO login_attempts (username, client_addr, at, succeeded) \
+         SELECT $1, $2, $3, 0 \
+         WHERE (SELECT COUNT(*) FROM login_attempts \
+                WHERE username = $1 AND client_addr = $2 AND at >= $4 AND succeeded = 0) < $5 \
+           AND (SELECT COUNT(*) FROM login_attempts \
+                WHERE client_addr = $2 AND at >= $4 AND succeeded = 0) < $6 \
+         RETURNING id",
     )
     .bind(username)
     .bind(client_addr)
-    .bind(super::now_ms())
-    .bind(succeeded)
-    .execute(db)
-    .await?;
+    .bind(now_ms)
+    .bind(limits.since_ms)
+    .bind(limits.per_pair)
+    .bind(limits.per_addr)
+    .fetch_optional(db)
+    .await
+}
+
+/// The attempt's password was right.
+pub async fn mark_succeeded(db: &SqlitePool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE login_attempts SET succeeded = 1 WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
-/// Failed attempts since `since_ms` for this username or this client address, and the oldest
-/// of them (when the window starts to free up).
+/// The attempt was never checked (no hashing worker was free): it does not count.
+pub async fn forget(db: &SqlitePool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM login_attempts WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Failures since `since_ms`, and the oldest of them (when the window starts to free up).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Failures {
+    pub count: i64,
+    pub oldest_ms: Option<i64>,
+}
+
+/// Failures for (username, address), for the address, and for the username from anywhere.
 pub async fn recent_failures(
     db: &SqlitePool,
     username: &str,
     client_addr: &str,
     since_ms: i64,
-) -> Result<(i64, Option<i64>, i64, Option<i64>), sqlx::Error> {
-    let (by_user, user_oldest): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE username = $1 AND at >= $2 AND succeeded = 0",
+) -> Result<(Failures, Failures, Failures), sqlx::Error> {
+    let row = |(count, oldest_ms): (i64, Option<i64>)| Failures { count, oldest_ms };
+    let pair = sqlx::query_as(
+        "SELECT COUNT(*), MIN(at) FROM login_attempts \
+         WHERE username = $1 AND client_addr = $2 AND at >= $3 AND succeeded = 0",
     )
     .bind(username)
+    .bind(client_addr)
     .bind(since_ms)
     .fetch_one(db)
-    .await?;
-    let (by_addr, addr_oldest): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE client_addr = $1 AND at >= $2 AND succeeded = 0",
+    .await
+    .map(row)?;
+    let addr = sqlx::query_as(
+        "SELECT COUNT(*), MIN(at) FROM login_attempts \
+         WHERE client_addr = $1 AND at >= $2 AND succeeded = 0",
     )
     .bind(client_addr)
     .bind(since_ms)
     .fetch_one(db)
-    .await?;
-    Ok((by_user, user_oldest, by_addr, addr_oldest))
+    .await
+    .map(row)?;
+    let user = sqlx::query_as(
+        "SELECT COUNT(*), MIN(at) FROM login_attempts \
+         WHERE username = $1 AND at >= $2 AND succeeded = 0",
+    )
+    .bind(username)
+    .bind(since_ms)
+    .fetch_one(db)
+    .await
+    .map(row)?;
+    Ok((pair, addr, user))
 }
 
 /// Forget attempts older than the throttling window.

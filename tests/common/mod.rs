@@ -118,9 +118,22 @@ pub fn client() -> reqwest::Client {
         .expect("client")
 }
 
+/// A browser-like client that connects from another loopback address (`127.0.0.<n>`): to the
+/// app, a different client address, as another machine would be.
+pub fn client_from(n: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(std::time::Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(std::net::IpAddr::from([127, 0, 0, n]))
+        .build()
+        .expect("client")
+}
+
 pub struct Answer {
     pub status: u16,
     pub body: String,
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl Answer {
@@ -154,6 +167,7 @@ impl TestApp {
             .expect("request");
         Answer {
             status: res.status().as_u16(),
+            headers: res.headers().clone(),
             body: res.text().await.unwrap_or_default(),
         }
     }
@@ -210,5 +224,48 @@ impl TestApp {
             .fetch_all(&self.state.db)
             .await
             .unwrap()
+    }
+}
+
+/// Everything this test binary logs at WARN and above, from every thread (the app's server
+/// runtime included), for tests that check what the logs must never carry. Installed once per
+/// binary as the global subscriber.
+pub fn warnings_logged() -> String {
+    String::from_utf8_lossy(&log_capture().lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
+
+/// Starts capturing WARN and ERROR lines (idempotent); call it before the app acts.
+pub fn capture_warnings() {
+    log_capture();
+}
+
+fn log_capture() -> &'static std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    static BUF: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+        std::sync::OnceLock::new();
+    BUF.get_or_init(|| {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = CaptureWriter(buf.clone());
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .try_init();
+        buf
+    })
+}
+
+#[derive(Clone)]
+struct CaptureWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
