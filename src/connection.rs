@@ -198,9 +198,11 @@ pub async fn load(db: &SqlitePool, secrets: &SecretBox) -> Result<LettaSettings,
 /// Maps a Letta failure to what a browser may see, logging the detail (the raw body) here,
 /// on the server. The one place this translation happens.
 pub fn upstream(e: LettaError) -> AppError {
-    match e.log_detail() {
-        Some(detail) => tracing::warn!(error = %e, detail, "Letta call failed"),
-        None => tracing::warn!(error = %e, "Letta call failed"),
+    // The error's own text is ours and safe at WARN; the server's body (raw SQL, persona
+    // values, the input it rejected) only at debug.
+    tracing::warn!(error = %e, "Letta call failed");
+    if let Some(detail) = e.log_detail() {
+        tracing::debug!(error = %e, detail, "Letta call failed: the server's answer");
     }
     match e {
         LettaError::NotConfigured | LettaError::InvalidBaseUrl => AppError::Upstream(

@@ -35,6 +35,15 @@ async fn setup() -> (TestApp, FakeLetta, reqwest::Client, reqwest::Client) {
     (app, fake, op, staff)
 }
 
+/// Twenty signed-in staff members.
+async fn twenty_staff(app: &TestApp) -> Vec<reqwest::Client> {
+    let mut staff = Vec::new();
+    for i in 0..20 {
+        staff.push(app.signed_in(&format!("staff{i:02}"), Role::Staff).await);
+    }
+    staff
+}
+
 async fn person(app: &TestApp, op: &reqwest::Client, username: &str) -> Person {
     let a = app
         .call(
@@ -409,7 +418,11 @@ async fn a_browser_that_leaves_mid_stream_cancels_the_run_and_the_block_is_detac
         0,
         "the run ended before the agent was freed"
     );
-    assert_eq!(app.state.chat.active_turns(), 0);
+    // The turn leaves the registry right after its detach and unjournal.
+    eventually("the turn has ended", async || {
+        app.state.chat.active_turns() == 0
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -463,16 +476,18 @@ async fn stop_cancels_the_run_and_detaches() {
 
 #[tokio::test]
 async fn twenty_persons_on_one_agent_take_turns_and_each_gets_their_own_reply() {
-    let (app, fake, op, staff) = setup().await;
+    let (app, fake, op, _staff) = setup().await;
     let agent = fake.add_agent("busy");
     let mut persons = Vec::new();
     for i in 0..20 {
         persons.push(person(&app, &op, &format!("p{i:02}")).await);
     }
+    // Twenty staff members, one conversation each (one user may hold only a few turns).
+    let staff = twenty_staff(&app).await;
     fake.set_stream_delay(Duration::from_millis(2));
     let mut tasks = Vec::new();
     for (i, p) in persons.iter().enumerate() {
-        let (base, staff, agent, pid) = (app.base.clone(), staff.clone(), agent.clone(), p.id);
+        let (base, staff, agent, pid) = (app.base.clone(), staff[i].clone(), agent.clone(), p.id);
         tasks.push(tokio::spawn(async move {
             let text = format!("message from p{i:02}");
             let res = staff
@@ -522,16 +537,17 @@ async fn twenty_persons_on_one_agent_take_turns_and_each_gets_their_own_reply() 
 
 #[tokio::test]
 async fn turns_on_different_agents_run_in_parallel() {
-    let (app, fake, op, staff) = setup().await;
+    let (app, fake, op, _staff) = setup().await;
     let mut pairs = Vec::new();
     for i in 0..20 {
         let p = person(&app, &op, &format!("p{i:02}")).await;
         pairs.push((fake.add_agent(&format!("agent {i}")), p.id));
     }
+    let staff = twenty_staff(&app).await;
     fake.set_stream_delay(Duration::from_millis(20));
     let mut tasks = Vec::new();
-    for (agent, pid) in pairs.clone() {
-        let (base, staff) = (app.base.clone(), staff.clone());
+    for (i, (agent, pid)) in pairs.clone().into_iter().enumerate() {
+        let (base, staff) = (app.base.clone(), staff[i].clone());
         tasks.push(tokio::spawn(async move {
             let res = staff
                 .post(format!("{base}/api/staff/chat/send"))
@@ -605,6 +621,59 @@ async fn a_turn_waits_in_line_and_gives_up_after_the_bounded_wait() {
         journal_len(&app).await == 0 && fake.attached_blocks(&agent).is_empty()
     })
     .await;
+}
+
+#[tokio::test]
+async fn one_user_may_hold_only_a_few_turns_at_once() {
+    let fake = FakeLetta::start().await;
+    let app = spawn_app_with(|c| c.chat_turns_per_user = 2).await;
+    let op = connect(&app, &fake, "5").await;
+    let sam = app.signed_in("sam", Role::Staff).await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    fake.set_stream_delay(Duration::from_millis(100));
+    let long = "word ".repeat(30); // ~3 s of streaming
+                                   // Sam's first turn streams, the second waits behind it.
+    let mut first = start_turn(&app, &sam, &agent, ada.id, &long, false).await;
+    let mut buf = LineBuffer::default();
+    read_until(&mut first, &mut buf, |e| {
+        matches!(e, TurnEvent::Part { .. })
+    })
+    .await;
+    let mut second = start_turn(&app, &sam, &agent, ada.id, "and this", false).await;
+    let mut buf2 = LineBuffer::default();
+    read_until(&mut second, &mut buf2, |e| {
+        matches!(e, TurnEvent::Waiting { .. })
+    })
+    .await;
+    // A third is refused at once, with the reason, and queues nothing.
+    let third = start_turn(&app, &sam, &agent, ada.id, "one more", false).await;
+    assert_eq!(third.status(), 429);
+    let e: letta_admin::error::AppError =
+        serde_json::from_str(&third.text().await.unwrap()).unwrap();
+    assert!(
+        e.to_string().contains("already have 2 conversations"),
+        "{e}"
+    );
+    // Someone else is not held back by Sam's limit.
+    let other = start_turn(&app, &op, &agent, ada.id, "hello", false).await;
+    assert_eq!(other.status(), 200);
+    drop(other);
+    // Once Sam's turns end, Sam may send again.
+    drop(first);
+    drop(second);
+    eventually("sam's turns end", async || {
+        app.state.chat.active_turns() == 0
+    })
+    .await;
+    let events = turn(&app, &sam, &agent, ada.id, "again").await;
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TurnEvent::Complete { error: None, .. })),
+        "{events:?}"
+    );
+    assert_clean(&app, &fake, &agent).await;
 }
 
 #[tokio::test]

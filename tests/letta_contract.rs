@@ -273,7 +273,7 @@ async fn missing_field_422_names_the_field() {
     let raw: Value = serde_json::from_str(&body).unwrap();
     assert!(raw["detail"].is_string(), "{body}");
     match LettaError::from_status(422, body) {
-        LettaError::Validation { message, .. } => assert_eq!(message, "name: Field required"),
+        LettaError::Validation { message, .. } => assert_eq!(message, "name: required"),
         other => panic!("{other:?}"),
     }
 }

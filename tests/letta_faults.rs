@@ -420,7 +420,7 @@ async fn each_status_maps_to_its_variant_without_leaking_the_body() {
         }),
         (
             Fault::validation_repr(),
-            |e| matches!(e, LettaError::Validation { message, .. } if message == "name: Field required"),
+            |e| matches!(e, LettaError::Validation { message, .. } if message == "name: required"),
         ),
         (Fault::status(405, SECRET_MARKER), |e| {
             matches!(e, LettaError::Status { status: 405, .. })

@@ -435,6 +435,69 @@ async fn csv_import_is_idempotent_with_a_report_per_row() {
 }
 
 #[tokio::test]
+async fn the_export_neutralizes_formulas_and_imports_back_to_the_same_values() {
+    let (app, _fake, op) = connected_app().await;
+    let people = [
+        ("ada", "=HYPERLINK(\"http://evil.test\",\"click\")", "+1+2"),
+        ("bob", "-2+3 Bob", "@SUM(A1:A9)"),
+        ("cleo", "'Cleo", "'=quoted already"),
+        ("dan", "Dan", "plain = text"),
+    ];
+    for (username, display_name, notes) in people {
+        let a = app
+            .call(
+                &op,
+                "operator/persons/create",
+                &[
+                    ("form[username]", username),
+                    ("form[display_name]", display_name),
+                    ("form[notes]", notes),
+                ],
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
+    let csv = op
+        .get(app.url("/api/staff/persons/export.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // No cell a spreadsheet would run: none begins with = + - @ (quoted or not). A cell
+    // begins at the start of a line or after a comma, maybe after its opening quote (none of
+    // these values holds a comma before a formula character).
+    for line in csv.lines().skip(1) {
+        let starts = std::iter::once(0).chain(line.match_indices(',').map(|(i, _)| i + 1));
+        for at in starts {
+            let cell = line[at..].trim_start_matches('"');
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@']),
+                "a formula in the export at {at}: {line}"
+            );
+        }
+    }
+    // Imported into another dashboard, every value is what it was.
+    let (other, _fake2, op2) = connected_app().await;
+    let report: Vec<ImportRow> = other
+        .call(&op2, "operator/persons/import", &[("csv", &csv)])
+        .await
+        .json();
+    assert!(report.iter().all(|r| r.outcome == "created"), "{report:?}");
+    for (username, display_name, notes) in people {
+        let p = letta_admin::db::persons::by_username(&other.state.db, username)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (p.display_name.as_str(), p.notes.as_str()),
+            (display_name, notes)
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_crash_mid_create_is_undone_at_the_next_start() {
     let (app, fake, op) = connected_app().await;
     // Simulate a process that created an identity, journaled it, and died.

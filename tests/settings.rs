@@ -70,9 +70,15 @@ async fn environment_values_are_first_run_defaults_only() {
     let b: Badge = first.call(&op, "staff/connection/badge", &[]).await.json();
     assert!(matches!(b, Badge::Connected { .. }), "{b:?}");
 
-    // An operator changes the URL; a restart with other environment values keeps the database's.
+    // An operator changes the URL (typing the password: the saved one stays with the saved
+    // URL); a restart with other environment values keeps the database's.
+    let refused = save(&first, &op, "http://127.0.0.1:9/", "").await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.error().for_field("password").is_some());
     assert_eq!(
-        save(&first, &op, "http://127.0.0.1:9/", "").await.status,
+        save(&first, &op, "http://127.0.0.1:9/", "the password for 9")
+            .await
+            .status,
         200
     );
     let second = spawn_app_with(|c| {
@@ -98,10 +104,69 @@ async fn environment_values_are_first_run_defaults_only() {
     assert_eq!(v.base_url, "http://127.0.0.1:9/");
     assert_eq!(v.base_url_from.source, "dashboard");
     assert_eq!(v.base_url_from.updated_by.as_deref(), Some("olga"));
+    assert!(v.password_set, "the saved password was kept");
+}
+
+#[tokio::test]
+async fn the_saved_password_only_ever_goes_to_the_saved_url() {
+    let fake = FakeLetta::start().await;
+    let elsewhere = FakeLetta::start().await;
+    let app = spawn_app().await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    app.connect_to_fake(&op, &fake, "5").await;
+    let sent_password = |f: &FakeLetta| {
+        f.requests().iter().any(|r| {
+            r.authorization
+                .as_deref()
+                .is_some_and(|a| a.contains(FakeLetta::PASSWORD))
+        })
+    };
+
+    // Testing the saved URL with an empty field uses the saved password.
+    let same = test_conn(&app, &op, fake.url.as_str(), "", "5").await;
+    assert_eq!(same.outcome, "connected", "{same:?}");
+    // Testing or saving another URL with an empty field is refused beside the password field,
+    // and the other server never hears from the dashboard.
+    let a = app
+        .call(
+            &op,
+            "operator/settings/test",
+            &[
+                ("form[base_url]", elsewhere.url.as_str()),
+                ("form[password]", ""),
+                ("form[timeout_secs]", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, 422, "{}", a.body);
+    assert!(a.error().for_field("password").is_some());
+    let a = save(&app, &op, elsewhere.url.as_str(), "").await;
+    assert_eq!(a.status, 422, "{}", a.body);
+    assert!(a.error().for_field("password").is_some());
+    // Give the connection badge the time a re-check would take; nothing went to the other URL.
+    let _ = app.call(&op, "staff/connection/badge", &[]).await;
     assert!(
-        v.password_set,
-        "the saved password was kept (an empty field keeps it)"
+        elsewhere.requests().is_empty(),
+        "{:?}",
+        elsewhere.requests()
     );
+    assert!(!sent_password(&elsewhere));
+    // Typed in, the password may go anywhere the operator says.
+    let typed = test_conn(&app, &op, elsewhere.url.as_str(), FakeLetta::PASSWORD, "5").await;
+    assert_eq!(typed.outcome, "connected", "{typed:?}");
+    // Ticking "clear" tests without any password.
+    let a = app
+        .call(
+            &op,
+            "operator/settings/test",
+            &[
+                ("form[base_url]", "http://127.0.0.1:9"),
+                ("form[clear_password]", "on"),
+                ("form[timeout_secs]", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
 }
 
 #[tokio::test]
@@ -238,6 +303,7 @@ async fn saving_takes_effect_at_once_and_clearing_removes_the_password() {
 
 #[tokio::test]
 async fn letta_failures_become_short_messages_without_upstream_bodies() {
+    common::capture_warnings();
     let fake = FakeLetta::start().await;
     let app = spawn_app().await;
     let op = app.signed_in("olga", Role::Operator).await;
@@ -256,6 +322,26 @@ async fn letta_failures_become_short_messages_without_upstream_bodies() {
         (
             Fault::validation_repr(),
             |e| matches!(e, AppError::Validation { message, .. } if message.starts_with("The Letta server rejected the input:")),
+        ),
+        // A 422 whose `detail` is a plain string, and one whose `msg` quotes the input: the
+        // browser gets our words, never the server's.
+        (
+            Fault::status(
+                422,
+                serde_json::json!({ "detail": format!("{SECRET_MARKER} SELECT persona FROM block") })
+                    .to_string(),
+            ),
+            |e| matches!(e, AppError::Validation { message, .. } if message == "The Letta server rejected the input: invalid input"),
+        ),
+        (
+            Fault::status(
+                422,
+                serde_json::json!({ "detail": format!(
+                    "[{{'type': 'value_error', 'loc': ('body', 'value'), 'msg': 'Value error, {SECRET_MARKER}'}}]"
+                ) })
+                .to_string(),
+            ),
+            |e| matches!(e, AppError::Validation { message, .. } if message == "The Letta server rejected the input: value: not valid"),
         ),
         (Fault::conflict_sql(), |e| {
             matches!(e, AppError::Conflict(_))
@@ -281,6 +367,17 @@ async fn letta_failures_become_short_messages_without_upstream_bodies() {
             "{label} leaked: {shown}"
         );
     }
+    // The server's bodies (raw SQL, persona text) are logged at debug only: no WARN or ERROR
+    // line carries them.
+    let logged = common::warnings_logged();
+    assert!(
+        logged.contains("Letta call failed"),
+        "nothing was captured: {logged}"
+    );
+    assert!(
+        !logged.contains(SECRET_MARKER),
+        "a WARN line carries an upstream body: {logged}"
+    );
 }
 
 #[tokio::test]

@@ -51,8 +51,10 @@ pub enum LettaError {
     #[error("the Letta server reported a conflict")]
     Conflict { body: String },
 
-    /// 422: the server rejected the input. `message` is a short readable summary extracted from
-    /// `detail` (e.g. `name: Field required`); it is safe to show.
+    /// 422: the server rejected the input. `message` names the rejected fields and the kind of
+    /// each problem (e.g. `name: required`), built from the error list's `loc` and `type` only:
+    /// none of the server's own text (its `msg`, a plain-string `detail`) is in it, so it is
+    /// safe to show and to log.
     #[error("the Letta server rejected the input: {message}")]
     Validation { message: String, body: String },
 
@@ -156,12 +158,14 @@ fn looks_like_tls(err: &reqwest::Error) -> bool {
     false
 }
 
-/// A readable summary of a 422 body, e.g. `name: Field required; identity_type: Input should be
-/// 'org', 'user' or 'other'`.
+/// A summary of a 422 body that carries none of the server's text: the rejected fields and
+/// the kind of each problem, e.g. `name: required; identity_type: not valid`.
 ///
 /// Letta quirk (NOTES: Errors): the 422 `detail` is a STRING holding a Python repr of the
 /// pydantic error list (`"[{'type': 'missing', 'loc': ('body', 'name'), 'msg': 'Field required',
-/// ...}]"`), not JSON. We also accept FastAPI's usual JSON list and a plain string.
+/// ...}]"`), not JSON. We also accept FastAPI's usual JSON list. A plain-string `detail` (or
+/// anything else) says only "invalid input": the message a browser sees is ours, never the
+/// server's (a `msg` can quote the input, and a plain string can be anything).
 pub(crate) fn validation_message(body: &str) -> String {
     const FALLBACK: &str = "invalid input";
     let detail = match serde_json::from_str::<Value>(body) {
@@ -173,7 +177,7 @@ pub(crate) fn validation_message(body: &str) -> String {
         Value::String(s) => match python_repr::parse(&s) {
             Some(Value::Array(items)) => summarize_error_list(&items),
             Some(Value::Object(obj)) => summarize_error_list(&[Value::Object(obj)]),
-            _ => s.trim().to_owned(),
+            _ => String::new(),
         },
         _ => String::new(),
     };
@@ -183,12 +187,38 @@ pub(crate) fn validation_message(body: &str) -> String {
     truncate_chars(&message, MAX_MESSAGE_CHARS)
 }
 
-/// `loc` without its leading `body`/`query`/`path`, joined with `.`, then `: msg`.
+/// pydantic's error `type`, as a few words of ours.
+fn problem_kind(kind: &str) -> &'static str {
+    match kind {
+        "missing" => "required",
+        "extra_forbidden" => "not allowed",
+        k if k.ends_with("too_long") => "too long",
+        k if k.ends_with("too_short") => "too short",
+        _ => "not valid",
+    }
+}
+
+/// One `loc` part as a field name: identifiers and list indexes only.
+fn loc_part(part: &Value) -> String {
+    match part {
+        Value::String(s)
+            if !s.is_empty()
+                && s.len() <= 64
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            s.clone()
+        }
+        Value::Number(n) => n.to_string(),
+        _ => "?".into(),
+    }
+}
+
+/// `loc` without its leading `body`/`query`/`path`, joined with `.`, then `: kind`.
 fn summarize_error_list(items: &[Value]) -> String {
     let parts: Vec<String> = items
         .iter()
         .filter_map(|item| {
-            let msg = item.get("msg").and_then(Value::as_str)?;
+            let kind = problem_kind(item.get("type").and_then(Value::as_str)?);
             let loc: Vec<String> = item
                 .get("loc")
                 .and_then(Value::as_array)
@@ -202,17 +232,14 @@ fn summarize_error_list(items: &[Value]) -> String {
                                     Some("body" | "query" | "path" | "header")
                                 ))
                         })
-                        .map(|(_, part)| match part {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        })
+                        .map(|(_, part)| loc_part(part))
                         .collect()
                 })
                 .unwrap_or_default();
             Some(if loc.is_empty() {
-                msg.to_owned()
+                kind.to_owned()
             } else {
-                format!("{}: {}", loc.join("."), msg)
+                format!("{}: {}", loc.join("."), kind)
             })
         })
         .collect();
@@ -417,7 +444,7 @@ mod tests {
             "[{'type': 'missing', 'loc': ('body', 'name'), 'msg': 'Field required', \
              'input': {'identifier_key': 'k', 'identity_type': 'user'}}]",
         );
-        assert_eq!(validation_message(&b), "name: Field required");
+        assert_eq!(validation_message(&b), "name: required");
     }
 
     #[test]
@@ -430,7 +457,7 @@ mod tests {
         );
         assert_eq!(
             validation_message(&b),
-            "name: Field required; identity_type: Input should be 'org', 'user' or 'other'"
+            "name: required; identity_type: not valid"
         );
     }
 
@@ -442,10 +469,7 @@ mod tests {
              'input': UUID('123e4567-e89b-42d3-8456-426614174000'), \
              'ctx': {'pattern': '^agent-[0-9a-f]{8}$'}, 'x': <object at 0x7f>, 'n': 1.5, 'ok': True}]",
         );
-        assert_eq!(
-            validation_message(&b),
-            "agent_id: String should match pattern '^agent-[0-9a-f]{8}$'"
-        );
+        assert_eq!(validation_message(&b), "agent_id: not valid");
     }
 
     #[test]
@@ -454,24 +478,27 @@ mod tests {
             "[{'type': 'string_type', 'loc': ('body', 'messages', 0, 'content'), \
              'msg': 'Input should be a valid string \\'x\\' \\u00e9', 'input': None}]",
         );
-        assert_eq!(
-            validation_message(&b),
-            "messages.0.content: Input should be a valid string 'x' é"
-        );
+        assert_eq!(validation_message(&b), "messages.0.content: not valid");
     }
 
     #[test]
     fn json_list_detail() {
         let b = r#"{"detail":[{"loc":["query","limit"],"msg":"Input should be a valid integer","type":"int_parsing"}]}"#;
-        assert_eq!(
-            validation_message(b),
-            "limit: Input should be a valid integer"
-        );
+        assert_eq!(validation_message(b), "limit: not valid");
     }
 
     #[test]
     fn plain_string_detail_and_garbage() {
-        assert_eq!(validation_message(&body("bad label")), "bad label");
+        // A plain-string detail is the server's own text: never passed on.
+        assert_eq!(
+            validation_message(&body("Persona text: <secret> SELECT * FROM block")),
+            "invalid input"
+        );
+        // Nor is a `msg`, or a field name that is not one.
+        let b = body(
+            "[{'type': 'value_error', 'loc': ('body', '<img src=x>'), 'msg': 'Value error, secret persona text'}]",
+        );
+        assert_eq!(validation_message(&b), "?: not valid");
         assert_eq!(validation_message("not json"), "invalid input");
         assert_eq!(validation_message(r#"{"other":1}"#), "invalid input");
         let long = "x".repeat(1000);

@@ -62,6 +62,28 @@ pub struct ChatRuntime {
     locks: Arc<dyn AgentLocks>,
     active: Arc<Mutex<HashMap<String, ActiveTurn>>>,
     known_blocks: Arc<Mutex<HashMap<String, KnownBlocks>>>,
+    /// Turns each user has running or waiting (see [`UserSlot`]).
+    per_user: Arc<Mutex<HashMap<i64, usize>>>,
+}
+
+/// One of a user's running-or-waiting turns, counted from the moment the request arrives
+/// (before anything slow) until the turn's task ends, so the cap holds however many tabs send
+/// at once. Dropping it frees the place.
+pub struct UserSlot {
+    per_user: Arc<Mutex<HashMap<i64, usize>>>,
+    user_id: i64,
+}
+
+impl Drop for UserSlot {
+    fn drop(&mut self) {
+        let mut counts = self.per_user.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(&self.user_id) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.user_id);
+            }
+        }
+    }
 }
 
 impl Default for ChatRuntime {
@@ -76,7 +98,26 @@ impl ChatRuntime {
             locks,
             active: Default::default(),
             known_blocks: Default::default(),
+            per_user: Default::default(),
         }
+    }
+
+    /// A place for one more turn of `user_id`, if they have fewer than `max` running or
+    /// waiting.
+    pub fn take_user_slot(&self, user_id: i64, max: usize) -> Result<UserSlot, AppError> {
+        let mut counts = self.per_user.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(user_id).or_insert(0);
+        if *n >= max {
+            return Err(AppError::Limit(format!(
+                "You already have {max} conversations running or waiting. Wait for one to \
+                 finish (or stop it), then send again."
+            )));
+        }
+        *n += 1;
+        Ok(UserSlot {
+            per_user: self.per_user.clone(),
+            user_id,
+        })
     }
 
     fn is_active(&self, turn_id: &str) -> bool {
@@ -144,6 +185,20 @@ impl ChatRuntime {
     }
 }
 
+/// A stream error's `error_type` as shown: an identifier like `llm_error`, or `error` for
+/// anything else the server put there.
+fn error_kind(error_type: &str) -> &str {
+    let ok = (1..=40).contains(&error_type.len())
+        && error_type
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        error_type
+    } else {
+        "error"
+    }
+}
+
 fn message_of(e: LettaError) -> String {
     upstream(e).to_string()
 }
@@ -207,9 +262,14 @@ pub async fn start_turn(
     send: OutgoingMessage,
     background: bool,
 ) -> Result<mpsc::Receiver<TurnEvent>, AppError> {
+    let state = &ctx.state;
+    // Counted first: every check below is slower than this, and the place is held until the
+    // turn's task ends.
+    let slot = state
+        .chat
+        .take_user_slot(ctx.user.id, state.config.chat_turns_per_user)?;
     validate_text(&send.text).map_err(|m| AppError::invalid("text", m))?;
     check_agent_id(&send.agent_id)?;
-    let state = &ctx.state;
     let person = db::persons::by_id(&state.db, send.person_id)
         .await
         .map_err(internal)?
@@ -275,7 +335,11 @@ pub async fn start_turn(
                 stop: stop_tx,
             },
         );
-    tokio::spawn(run_turn(state.clone(), client, turn, Sink { tx }, stop_rx));
+    let state = state.clone();
+    tokio::spawn(async move {
+        let _slot = slot;
+        run_turn(state, client, turn, Sink { tx }, stop_rx).await
+    });
     Ok(rx)
 }
 
@@ -635,20 +699,16 @@ async fn streamed_turn(
                 None
             }
             Some(Ok(StreamEvent::Error(e))) => {
-                tracing::warn!(
+                // The type is a short code of the server's; its detail (which can quote the
+                // prompt, persona block included) only at debug, and never to the page.
+                let kind = error_kind(&e.error_type);
+                tracing::warn!(turn = turn.id, error_type = kind, "Letta stream error");
+                tracing::debug!(
                     turn = turn.id,
-                    error_type = e.error_type,
                     detail = e.detail.as_deref().unwrap_or(""),
-                    "Letta stream error"
+                    "Letta stream error: the server's detail"
                 );
-                error = Some(format!(
-                    "The agent failed to answer ({}).",
-                    if e.error_type.is_empty() {
-                        "error"
-                    } else {
-                        &e.error_type
-                    }
-                ));
+                error = Some(format!("The agent failed to answer ({kind})."));
                 None
             }
             Some(Err(LettaError::Decode { .. })) => {

@@ -495,7 +495,7 @@ pub mod ssr {
                 Ok(saved(&ident, true))
             }
             Err(e) if e.is_conflict() => {
-                tracing::info!(error = %e, detail = e.log_detail().unwrap_or(""), "duplicate identity key");
+                tracing::debug!(error = %e, detail = e.log_detail().unwrap_or(""), "duplicate identity key");
                 let err = AppError::invalid("identifier_key", duplicate_key_message(&key));
                 Err(failed(ctx, "identity.create", &key, err).await)
             }
@@ -565,7 +565,7 @@ pub mod ssr {
                 Ok(saved(&ident, false))
             }
             Err(e) if e.is_conflict() => {
-                tracing::info!(error = %e, detail = e.log_detail().unwrap_or(""), "duplicate identity key");
+                tracing::debug!(error = %e, detail = e.log_detail().unwrap_or(""), "duplicate identity key");
                 let err = AppError::invalid("identifier_key", duplicate_key_message(&key));
                 Err(failed(ctx, "identity.update", &before.identifier_key, err).await)
             }

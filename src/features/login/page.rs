@@ -10,10 +10,29 @@ use crate::{
     components::field::{field_error, form_error, Field, FormAlert},
 };
 
-/// Where to go after signing in: only a local path (no open redirect).
+/// Where to go after signing in: only a path on this dashboard (no open redirect).
 fn safe_next(next: Option<String>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+    next.filter(|n| is_local_path(n))
         .unwrap_or_else(|| "/".into())
+}
+
+/// Whether a browser resolves `target` against our own page to our own origin, decided the way
+/// the browser parses it (the WHATWG URL standard), not by its first characters: the parser
+/// drops tabs and newlines anywhere and control characters and spaces at the ends (so
+/// `/\t/evil.example` is `//evil.example`), treats `\` like `/`, and reads a scheme (`http:`,
+/// `javascript:`) or two slashes as leaving the page's origin. A path we accept contains none
+/// of the characters the parser would drop, so the browser goes exactly where we checked.
+fn is_local_path(target: &str) -> bool {
+    if target
+        .chars()
+        .any(|c| c <= ' ' || c == '\u{7f}' || c == '\\')
+    {
+        return false;
+    }
+    let mut chars = target.chars();
+    // Path-absolute: `/` then anything but a second `/` (which starts an authority). A scheme
+    // or a relative path does not start with `/`.
+    chars.next() == Some('/') && chars.next() != Some('/')
 }
 
 #[component]
@@ -81,5 +100,55 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.test".into())), "/");
         assert_eq!(safe_next(Some("/\\evil.test".into())), "/");
         assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/".into())), "/");
+        assert_eq!(
+            safe_next(Some("/persons?q=a%2Fb#top".into())),
+            "/persons?q=a%2Fb#top"
+        );
+        // What browsers turn into another origin (the query parameter arrives decoded).
+        for bad in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            " //evil.example",
+            "\u{0}//evil.example",
+            "\\/evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "http:evil.example",
+            "HTTPS://evil.example",
+            "evil.example",
+            "",
+            "/ /x",
+        ] {
+            assert_eq!(safe_next(Some(bad.into())), "/", "{bad:?}");
+        }
+    }
+
+    /// Every string of up to four characters from an alphabet of the parser's special
+    /// characters: whatever we accept, a real WHATWG URL parser (the `url` crate) resolves to
+    /// our own origin.
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn accepted_paths_stay_on_our_origin_by_a_real_url_parser() {
+        let base = url::Url::parse("https://dashboard.test/login?next=x").unwrap();
+        let alphabet = [
+            '/', '\\', '\t', '\n', ' ', ':', 'a', '%', '.', '@', '?', '#', '\u{0}', 'h',
+        ];
+        let mut stack: Vec<String> = vec![String::new()];
+        let mut checked = 0;
+        while let Some(s) = stack.pop() {
+            if super::is_local_path(&s) {
+                let joined = base.join(&s).unwrap();
+                assert_eq!(joined.origin(), base.origin(), "{s:?} -> {joined}");
+                checked += 1;
+            }
+            if s.chars().count() < 4 {
+                for c in alphabet {
+                    stack.push(format!("{s}{c}"));
+                }
+            }
+        }
+        assert!(checked > 100);
     }
 }

@@ -184,6 +184,16 @@ pub mod ssr {
         matches!(form.clear_password.as_deref(), Some("on" | "true" | "1"))
     }
 
+    /// The saved password may only ever go to the saved URL: anyone who could point the
+    /// dashboard elsewhere with an empty password field (an operator, or whoever holds an
+    /// operator's session) would otherwise receive it at a server they control.
+    fn password_stays_with_its_url() -> AppError {
+        AppError::invalid(
+            "password",
+            "Type the password to use another URL: the saved password is only ever sent to the saved URL.",
+        )
+    }
+
     pub async fn save(ctx: &Ctx, form: SettingsForm) -> Result<SettingsView, AppError> {
         let url = validate_base_url(&form.base_url)?;
         let timeout = validate_timeout(&form.timeout_secs)?;
@@ -191,6 +201,13 @@ pub mod ssr {
         let who = Some(ctx.user.username.as_str());
         let mut changed = vec![];
         let current = view(state).await?;
+        if validate_base_url(&current.base_url).ok().as_deref() != Some(&url)
+            && current.password_set
+            && form.password.is_empty()
+            && !wants_clear(&form)
+        {
+            return Err(password_stays_with_its_url());
+        }
         if current.base_url != url || current.base_url_from.source == "default" {
             db::settings::put(&state.db, KEY_BASE_URL, &url, "dashboard", who).await?;
             changed.push("url");
@@ -248,9 +265,13 @@ pub mod ssr {
         } else if !form.password.is_empty() {
             Some(form.password.clone())
         } else {
-            connection::load(&ctx.state.db, &ctx.state.secrets)
-                .await?
-                .password
+            let saved = connection::load(&ctx.state.db, &ctx.state.secrets).await?;
+            match saved.password {
+                Some(_) if validate_base_url(&saved.base_url).ok().as_deref() != Some(&url) => {
+                    return Err(password_stays_with_its_url())
+                }
+                pw => pw,
+            }
         };
         let conn = Connection::parse(&url, password.clone(), Duration::from_secs(timeout))
             .map_err(|_| AppError::invalid("base_url", "That is not a usable http(s) URL."))?;
@@ -298,10 +319,9 @@ pub mod ssr {
                 )
             }
             Err(e) => {
+                tracing::info!(error = %e, "connection test: health check failed");
                 if let Some(detail) = e.log_detail() {
-                    tracing::info!(error = %e, detail, "connection test: health check failed");
-                } else {
-                    tracing::info!(error = %e, "connection test: health check failed");
+                    tracing::debug!(detail, "connection test: the server's answer");
                 }
                 return match e {
                     LettaError::Timeout => report(
@@ -348,7 +368,11 @@ pub mod ssr {
                 Some(health.version),
             ),
             Err(e) => {
-                tracing::warn!(error = %e, detail = e.log_detail().unwrap_or(""), "connection test: authenticated call failed");
+                tracing::warn!(error = %e, "connection test: authenticated call failed");
+                tracing::debug!(
+                    detail = e.log_detail().unwrap_or(""),
+                    "connection test: the server's answer"
+                );
                 report(
                     "error",
                     format!(
