@@ -36,6 +36,9 @@ pub struct Config {
     pub chat_turns_per_user: usize,
     /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
     pub trusted_proxies: Vec<crate::proxy::Cidr>,
+    /// An instance (a dashboard process) whose heartbeat is older than this is dead: its chat
+    /// turns lose their agents and its attached blocks are swept by the others.
+    pub instance_expiry: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -134,6 +137,7 @@ impl Config {
                         format!("LETTA_ADMIN_CHAT_TURNS_PER_USER must be 1 to 100, got {v:?}")
                     })?,
             },
+            instance_expiry: seconds("LETTA_ADMIN_INSTANCE_EXPIRY_SECONDS", 10)?,
             trusted_proxies: match var("LETTA_ADMIN_TRUSTED_PROXIES") {
                 None => vec![],
                 Some(v) => crate::proxy::Cidr::parse_list(&v)
@@ -159,6 +163,7 @@ impl Config {
             chat_sweep_every: Duration::from_secs(30),
             chat_turns_per_user: DEFAULT_CHAT_TURNS_PER_USER,
             trusted_proxies: vec![],
+            instance_expiry: Duration::from_secs(10),
         }
     }
 }

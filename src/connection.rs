@@ -64,6 +64,8 @@ pub struct LettaHub {
     generation: Arc<AtomicU64>,
     /// A background re-check is under way (one at a time).
     rechecking: Arc<AtomicBool>,
+    /// The settings as of the last reload (see [`LettaHub::follow_settings`]).
+    seen: Arc<std::sync::Mutex<Option<u64>>>,
 }
 
 impl LettaHub {
@@ -91,6 +93,7 @@ impl LettaHub {
             health: Arc::new(RwLock::new(None)),
             generation: Arc::new(AtomicU64::new(0)),
             rechecking: Arc::new(AtomicBool::new(false)),
+            seen: Default::default(),
         };
         hub.reload(db, secrets).await?;
         Ok(hub)
@@ -101,8 +104,33 @@ impl LettaHub {
         self.http.clone()
     }
 
+    /// Follows settings saved through other dashboard instances on the same database: every
+    /// `every`, the settings rows are compared with what this instance last loaded, and the
+    /// client is rebuilt when they differ (so no instance keeps using an old URL or password,
+    /// and its connection badge follows).
+    pub fn follow_settings(&self, db: SqlitePool, secrets: SecretBox, every: Duration) {
+        let hub = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Ok(now) = settings_fingerprint(&db).await else {
+                    continue;
+                };
+                let seen = *hub.seen.lock().unwrap_or_else(|e| e.into_inner());
+                if seen != Some(now) {
+                    if let Err(e) = hub.reload(&db, &secrets).await {
+                        tracing::error!(error = %e, "reloading the Letta settings");
+                    }
+                }
+            }
+        });
+    }
+
     /// Rebuilds the live client from the database; every later request uses it.
     pub async fn reload(&self, db: &SqlitePool, secrets: &SecretBox) -> Result<(), AppError> {
+        let stamp = settings_fingerprint(db).await.ok();
         let settings = load(db, secrets).await?;
         let client = Connection::parse(&settings.base_url, settings.password, settings.timeout)
             .ok()
@@ -110,6 +138,7 @@ impl LettaHub {
         *self.client.write().map_err(internal)? = client;
         self.generation.fetch_add(1, Ordering::SeqCst);
         *self.health.write().map_err(internal)? = None;
+        *self.seen.lock().map_err(internal)? = stamp;
         Ok(())
     }
 
@@ -193,6 +222,15 @@ pub async fn load(db: &SqlitePool, secrets: &SecretBox) -> Result<LettaSettings,
         password,
         timeout: Duration::from_secs(timeout),
     })
+}
+
+/// A hash of every settings row (key, value, time of change).
+async fn settings_fingerprint(db: &SqlitePool) -> Result<u64, sqlx::Error> {
+    use std::hash::{Hash, Hasher};
+    let rows = db::settings::fingerprint(db).await?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    rows.hash(&mut h);
+    Ok(h.finish())
 }
 
 /// Maps a Letta failure to what a browser may see, logging the detail (the raw body) here,

@@ -26,6 +26,8 @@ pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod instance;
+#[cfg(feature = "ssr")]
 pub mod letta;
 #[cfg(feature = "ssr")]
 pub mod page_cache;

@@ -156,7 +156,11 @@ impl PageCache {
 /// Everything the persons list shows beyond its key, as one fingerprint.
 pub async fn persons_list_deps(state: &AppState, user: &CurrentUser) -> u64 {
     let mut h = DefaultHasher::new();
-    db::persons::generation().hash(&mut h);
+    // Unreadable: a value no stored page has, so nothing stale is served.
+    db::persons::generation(&state.db)
+        .await
+        .unwrap_or_else(|_| -db::now_ms())
+        .hash(&mut h);
     // The header badge reads the same cached answer (see `settings::api::ssr::badge`).
     state
         .letta

@@ -101,6 +101,11 @@ impl Application {
         };
 
         let letta = LettaHub::start(&pool, &secrets, &config).await?;
+        letta.follow_settings(pool.clone(), secrets.clone(), Duration::from_secs(2));
+        let instance = crate::instance::Instance::start(&pool, config.instance_expiry).await?;
+        let chat = crate::features::chat::service::ChatRuntime::with_locks(Arc::new(
+            crate::features::chat::lock::DbAgentLocks::new(pool.clone(), instance.clone()),
+        ));
         let state = AppState {
             leptos_options: leptos_options.clone(),
             db: pool.clone(),
@@ -113,7 +118,8 @@ impl Application {
             letta,
             persons: Default::default(),
             persona_locks: Default::default(),
-            chat: Default::default(),
+            chat,
+            instance,
             pages: Default::default(),
         };
         // Undo the Letta steps of operations a crash interrupted.
@@ -174,6 +180,9 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+        // Others need not wait for this instance's expiry: its tickets end now, and its
+        // journal rows (a failed detach) are swept by any live instance.
+        self.state.instance.stop().await;
         tracing::info!("stopped");
         Ok(())
     }

@@ -23,6 +23,8 @@ pub struct AppState {
     pub persona_locks: crate::features::persona::service::BlockLocks,
     /// Chat turns: per-agent locks, running turns.
     pub chat: crate::features::chat::service::ChatRuntime,
+    /// This process among the dashboards sharing the database.
+    pub instance: crate::instance::Instance,
     /// Rendered pages kept while nothing they show has changed (the persons list).
     pub pages: Arc<crate::page_cache::PageCache>,
 }

@@ -920,3 +920,222 @@ async fn history_pages_back_to_the_first_message() {
         .collect();
     assert_eq!(ids.len(), 60, "no message twice, none missing");
 }
+
+/// A second dashboard on the first one's database (and data directory, for the key file):
+/// another instance, with its own process state, as a second process would be.
+async fn twin(first: &TestApp) -> TestApp {
+    let (dir, db) = (
+        first.state.config.data_dir.clone(),
+        first.state.config.database_url.clone(),
+    );
+    spawn_app_with(move |c| {
+        c.data_dir = dir;
+        c.database_url = db;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_never_put_two_persons_on_one_agent() {
+    let (a, fake, op, _staff) = setup().await;
+    let b = twin(&a).await;
+    assert_ne!(a.state.instance.id(), b.state.instance.id());
+    let agent = fake.add_agent("shared");
+    let mut persons = Vec::new();
+    for i in 0..20 {
+        persons.push(person(&a, &op, &format!("p{i:02}")).await);
+    }
+    let staff = twenty_staff(&a).await;
+    // The same accounts, signed in on the second instance.
+    let mut staff_b = Vec::new();
+    for i in 0..20 {
+        let c = common::client();
+        let r = b
+            .call(
+                &c,
+                "public/login",
+                &[
+                    ("username", &format!("staff{i:02}")),
+                    ("password", common::PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        staff_b.push(c);
+    }
+    fake.set_stream_delay(Duration::from_millis(3));
+    let mut tasks = Vec::new();
+    for (i, p) in persons.iter().enumerate() {
+        // Alternately through each instance.
+        let (base, c) = if i % 2 == 0 {
+            (a.base.clone(), staff[i].clone())
+        } else {
+            (b.base.clone(), staff_b[i].clone())
+        };
+        let (agent, pid) = (agent.clone(), p.id);
+        tasks.push(tokio::spawn(async move {
+            let text = format!("message from p{i:02}");
+            let res = c
+                .post(format!("{base}/api/staff/chat/send"))
+                .form(&[
+                    ("send[agent_id]", agent.as_str()),
+                    ("send[person_id]", &pid.to_string()),
+                    ("send[text]", &text),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (text, events_of(res).await)
+        }));
+    }
+    for t in tasks {
+        let (text, events) = t.await.unwrap();
+        assert_eq!(reply_text(&events), format!("echo: {text}"), "{events:?}");
+        assert!(released(&events), "{events:?}");
+    }
+    assert_eq!(
+        fake.max_personas_attached(),
+        1,
+        "never two persona blocks on the agent, across instances"
+    );
+    let sends = fake.sends();
+    assert_eq!(sends.len(), 20);
+    for s in &sends {
+        let p = persons
+            .iter()
+            .position(|p| Some(&p.identity_id) == s.sender_id.as_ref())
+            .expect("sent as a known person");
+        assert_eq!(s.personas, vec![format!("Persona_p{p:02}")]);
+    }
+    assert_clean(&a, &fake, &agent).await;
+}
+
+#[tokio::test]
+async fn an_instance_sweeps_what_a_dead_instance_left_and_never_what_a_live_one_holds() {
+    let (a, fake, op, _staff) = setup().await;
+    let b = twin(&a).await;
+    let ada = person(&a, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    // A row of a live instance (b): a's sweeper leaves it alone.
+    a.state
+        .letta
+        .client()
+        .unwrap()
+        .agents()
+        .attach_block(&agent, &ada.block_id)
+        .await
+        .unwrap();
+    letta_admin::db::chat::journal(
+        &a.state.db,
+        "turn-of-b",
+        &agent,
+        &ada.block_id,
+        ada.id,
+        &b.state.instance.id(),
+    )
+    .await
+    .unwrap();
+    letta_admin::features::chat::service::sweep(&a.state).await;
+    assert_eq!(fake.attached_blocks(&agent), vec![ada.block_id.clone()]);
+    assert_eq!(journal_len(&a).await, 1);
+    // The same row, its instance gone (stopped cleanly, or its heartbeat expired).
+    b.state.instance.stop().await;
+    letta_admin::features::chat::service::sweep(&a.state).await;
+    assert!(fake.attached_blocks(&agent).is_empty());
+    assert_eq!(journal_len(&a).await, 0);
+}
+
+#[tokio::test]
+async fn a_person_created_through_one_instance_shows_on_the_others_persons_page() {
+    let (a, _fake, op, _staff) = setup().await;
+    let b = twin(&a).await;
+    let c = common::client();
+    let r = b
+        .call(
+            &c,
+            "public/login",
+            &[("username", "olga"), ("password", common::PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    // B renders (and caches) its persons page first.
+    let page = c
+        .get(b.url("/persons"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("newcomer"));
+    let _ = c
+        .get(b.url("/persons"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    person(&a, &op, "newcomer").await;
+    let page = c
+        .get(b.url("/persons"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("newcomer"), "B's cached page is stale");
+}
+
+#[tokio::test]
+async fn settings_saved_through_one_instance_take_effect_on_the_other() {
+    let (a, fake, op, _staff) = setup().await;
+    let b = twin(&a).await;
+    assert!(b.state.letta.client().is_ok());
+    let other = FakeLetta::start().await;
+    a.connect_to_fake(&op, &other, "5").await;
+    let want = other.url.as_str().trim_end_matches('/').to_string();
+    eventually("B uses the new URL", async || {
+        b.state
+            .letta
+            .client()
+            .is_ok_and(|c| c.connection().base_url.as_str().trim_end_matches('/') == want)
+    })
+    .await;
+    drop(fake);
+}
+
+#[tokio::test]
+async fn a_persona_block_attached_by_another_client_stops_the_turn_before_anything_is_sent() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let bob = person(&app, &op, "bob").await;
+    let agent = fake.add_agent("helper");
+    // Another Letta client (an SDK script, the ADE) attached bob's block and left it.
+    app.state
+        .letta
+        .client()
+        .unwrap()
+        .agents()
+        .attach_block(&agent, &bob.block_id)
+        .await
+        .unwrap();
+    let events = turn(&app, &staff, &agent, ada.id, "hi").await;
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TurnEvent::Failed { message } if message.contains("Persona_bob"))),
+        "{events:?}"
+    );
+    assert!(released(&events), "{events:?}");
+    assert!(fake.sends().is_empty(), "nothing was sent");
+    // Ada's block is off again; bob's, which the dashboard did not attach, is left alone.
+    assert_eq!(fake.attached_blocks(&agent), vec![bob.block_id.clone()]);
+    assert_eq!(journal_len(&app).await, 0);
+    assert!(app
+        .audit_actions()
+        .await
+        .iter()
+        .any(|(_, action, outcome)| action == "chat.foreign_block" && outcome == "denied"));
+}

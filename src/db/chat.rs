@@ -10,9 +10,11 @@ pub struct AttachmentRow {
     pub person_id: i64,
     pub run_id: Option<String>,
     pub started_at: i64,
+    /// The instance whose turn attached the block (`None`: from before instances existed).
+    pub instance_id: Option<String>,
 }
 
-const ATTACHMENT: &str = "turn_id, agent_id, block_id, person_id, run_id, started_at";
+const ATTACHMENT: &str = "turn_id, agent_id, block_id, person_id, run_id, started_at, instance_id";
 
 /// Journal a block before attaching it.
 pub async fn journal(
@@ -21,16 +23,18 @@ pub async fn journal(
     agent_id: &str,
     block_id: &str,
     person_id: i64,
+    instance_id: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO chat_attachments (turn_id, agent_id, block_id, person_id, started_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO chat_attachments (turn_id, agent_id, block_id, person_id, started_at, instance_id) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(turn_id)
     .bind(agent_id)
     .bind(block_id)
     .bind(person_id)
     .bind(super::now_ms())
+    .bind(instance_id)
     .execute(db)
     .await?;
     Ok(())
@@ -96,10 +100,12 @@ pub struct RunRow {
     pub reply: Option<String>,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+    /// The instance polling the run (`None`: from before instances existed).
+    pub instance_id: Option<String>,
 }
 
 const RUN: &str = "turn_id, run_id, agent_id, person_id, user_id, message, status, detail, reply, \
-                   created_at, finished_at";
+                   created_at, finished_at, instance_id";
 
 pub struct NewRun<'a> {
     pub turn_id: &'a str,
@@ -107,12 +113,13 @@ pub struct NewRun<'a> {
     pub person_id: i64,
     pub user_id: i64,
     pub message: &'a str,
+    pub instance_id: &'a str,
 }
 
 pub async fn insert_run(db: &SqlitePool, r: &NewRun<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO chat_runs (turn_id, agent_id, person_id, user_id, message, status, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 'waiting', $6)",
+        "INSERT INTO chat_runs (turn_id, agent_id, person_id, user_id, message, status, created_at, instance_id) \
+         VALUES ($1, $2, $3, $4, $5, 'waiting', $6, $7)",
     )
     .bind(r.turn_id)
     .bind(r.agent_id)
@@ -120,6 +127,7 @@ pub async fn insert_run(db: &SqlitePool, r: &NewRun<'_>) -> Result<(), sqlx::Err
     .bind(r.user_id)
     .bind(r.message)
     .bind(super::now_ms())
+    .bind(r.instance_id)
     .execute(db)
     .await?;
     Ok(())

@@ -1,26 +1,30 @@
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
-/// Bumped after every write to `persons` (all of them are in this file, each one
-/// after its statement or transaction has finished), so whatever is derived from the table (the
-/// rendered persons list in `crate::page_cache`) can tell that it is out of date. A bump
-/// always comes after the change is visible, so a reader that saw the old generation before and
-/// after reading the table cannot have read a half-old state under the new one. Process-wide:
-/// the database belongs to one running dashboard (as the chat locks already assume); a
-/// second app in the same process (tests) only invalidates more often.
-static GENERATION: AtomicU64 = AtomicU64::new(0);
-
-/// The current generation of the `persons` table (see [`GENERATION`]).
-pub fn generation() -> u64 {
-    GENERATION.load(Ordering::SeqCst)
+/// The `persons` generation: bumped after every write to `persons` (all of them are in this
+/// file, each one after its statement or transaction has finished), so whatever is derived
+/// from the table (the rendered persons list in `crate::page_cache`) can tell that it is out
+/// of date. A bump always comes after the change is visible, so a reader that saw the old
+/// generation before and after reading the table cannot have read a half-old state under the
+/// new one. In the database: a write through one dashboard instance invalidates the caches of
+/// all of them.
+pub async fn generation(db: &SqlitePool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT value FROM generations WHERE name = 'persons'")
+        .fetch_one(db)
+        .await
 }
 
 /// Marks the table changed: also after a failed write, which may have been committed before
 /// its error arrived (a second invalidation costs one render).
-fn changed<T>(result: T) -> T {
-    GENERATION.fetch_add(1, Ordering::SeqCst);
+async fn changed<T>(db: &SqlitePool, result: T) -> T {
+    if let Err(e) = sqlx::query("UPDATE generations SET value = value + 1 WHERE name = 'persons'")
+        .execute(db)
+        .await
+    {
+        // The page cache then misses (it cannot read the generation either) or serves a page
+        // from before this write: logged loudly.
+        tracing::error!(error = %e, "could not bump the persons generation");
+    }
     result
 }
 
@@ -56,7 +60,7 @@ pub struct NewPerson<'a> {
 
 /// Inserts the person and the first version of their persona block, in one transaction.
 pub async fn insert(db: &SqlitePool, p: &NewPerson<'_>) -> Result<PersonRow, sqlx::Error> {
-    changed(insert_tx(db, p).await)
+    changed(db, insert_tx(db, p).await).await
 }
 
 async fn insert_tx(db: &SqlitePool, p: &NewPerson<'_>) -> Result<PersonRow, sqlx::Error> {
@@ -223,6 +227,7 @@ pub async fn set_health(
     detail: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     changed(
+        db,
         sqlx::query(
             "UPDATE persons SET health = $1, health_detail = $2, checked_at = $3 WHERE id = $4",
         )
@@ -232,7 +237,8 @@ pub async fn set_health(
         .bind(id)
         .execute(db)
         .await,
-    )?;
+    )
+    .await?;
     Ok(())
 }
 
@@ -242,13 +248,15 @@ pub async fn set_identity(
     identity_id: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     changed(
+        db,
         sqlx::query("UPDATE persons SET identity_id = $1, updated_at = $2 WHERE id = $3")
             .bind(identity_id)
             .bind(super::now_ms())
             .bind(id)
             .execute(db)
             .await,
-    )?;
+    )
+    .await?;
     Ok(())
 }
 
@@ -258,13 +266,15 @@ pub async fn set_block(
     block_id: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     changed(
+        db,
         sqlx::query("UPDATE persons SET block_id = $1, updated_at = $2 WHERE id = $3")
             .bind(block_id)
             .bind(super::now_ms())
             .bind(id)
             .execute(db)
             .await,
-    )?;
+    )
+    .await?;
     Ok(())
 }
 
@@ -275,6 +285,7 @@ pub async fn update_details(
     notes: &str,
 ) -> Result<(), sqlx::Error> {
     changed(
+        db,
         sqlx::query("UPDATE persons SET display_name = $1, display_key = $2, notes = $3, updated_at = $4 WHERE id = $5")
             .bind(display_name)
             .bind(display_name.to_lowercase())
@@ -283,17 +294,20 @@ pub async fn update_details(
             .bind(id)
             .execute(db)
             .await,
-    )?;
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn delete(db: &SqlitePool, id: i64) -> Result<(), sqlx::Error> {
     changed(
+        db,
         sqlx::query("DELETE FROM persons WHERE id = $1")
             .bind(id)
             .execute(db)
             .await,
-    )?;
+    )
+    .await?;
     Ok(())
 }
 

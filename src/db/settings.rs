@@ -57,3 +57,11 @@ pub async fn put_if_absent(
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// Every setting's key, value and time of change, for telling whether another instance saved
+/// something since this one last read them.
+pub async fn fingerprint(db: &SqlitePool) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT key, value, updated_at FROM settings ORDER BY key")
+        .fetch_all(db)
+        .await
+}

@@ -24,8 +24,8 @@ const LETTA_DEFAULT_LIMIT: i64 = 100_000;
 /// Whether a chat turn is using this block on this agent right now (a persona block is
 /// attached for the length of a turn, then detached). While one is, the agent page must not
 /// detach it.
-pub fn chat_turn_holds(state: &AppState, agent_id: &str, block_id: &str) -> bool {
-    state.chat.turn_holds(agent_id, block_id)
+pub async fn chat_turn_holds(state: &AppState, agent_id: &str, block_id: &str) -> bool {
+    crate::features::chat::service::turn_holds(state, agent_id, block_id).await
 }
 
 // ---- ids and errors ------------------------------------------------------------------------
@@ -782,7 +782,7 @@ pub async fn detach_block(ctx: &Ctx, agent: &str, block_id: &str) -> Result<(), 
         ));
     };
     let target = format!("{} ({})", a.name, b.label);
-    if chat_turn_holds(state, &a.id, &b.id) {
+    if chat_turn_holds(state, &a.id, &b.id).await {
         ctx.audit(
             "agent.detach_block",
             Some(&target),

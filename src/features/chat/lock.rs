@@ -1,10 +1,10 @@
 //! One chat turn at a time per agent.
 //!
 //! The Letta server does not lock an agent (NOTES: Messages, Concurrency), so the dashboard
-//! serialises the turns on each agent itself: [`AgentLocks`] is the small interface, and
-//! [`LocalAgentLocks`] keeps fair (first come, first served) queues in this process. Several
-//! dashboard instances sharing one database would need a database-backed implementation of the
-//! same trait (a lease row per agent with an expiry, renewed while the turn runs).
+//! serialises the turns on each agent itself: [`AgentLocks`] is the small interface.
+//! [`DbAgentLocks`] (what the dashboard runs) keeps the queue in the database, so it holds for
+//! every dashboard process sharing it; [`LocalAgentLocks`] keeps fair queues in this process
+//! only (for unit tests of the turn logic).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,10 +19,18 @@ use tokio::sync::Notify;
 pub enum LockError {
     /// Other turns held the agent for the whole allowed wait.
     TimedOut,
+    /// The queue could not be read or written (the database failed), or this instance lost
+    /// its place (it was paused past its expiry).
+    Unavailable,
 }
 
 /// Held while a turn owns its agent; dropping it lets the next turn in.
-pub trait AgentLease: Send {}
+pub trait AgentLease: Send + Sync {
+    /// Whether the turn still owns the agent, asked before each Letta write (attach, send,
+    /// detach): a holder paused past its lease must not touch the agent after another turn
+    /// took it.
+    fn still_held(&self) -> BoxFuture<'_, bool>;
+}
 
 /// Serialises chat turns per agent; turns on different agents never wait for each other.
 pub trait AgentLocks: Send + Sync + 'static {
@@ -77,7 +85,12 @@ impl Drop for Ticket {
     }
 }
 
-impl AgentLease for Ticket {}
+impl AgentLease for Ticket {
+    // In one process nothing can take the agent while the ticket lives.
+    fn still_held(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async { true })
+    }
+}
 
 /// In-process FIFO queues, one per agent with waiting or running turns. Cheap to clone.
 #[derive(Default, Clone)]
@@ -147,6 +160,148 @@ impl AgentLocks for LocalAgentLocks {
                 }
                 if tokio::time::timeout_at(deadline, changed).await.is_err() {
                     return Err(LockError::TimedOut);
+                }
+            }
+        })
+    }
+}
+
+/// How often a waiting turn looks at the queue again when no release in this process woke it
+/// (a release in another process is seen within this).
+const DB_POLL: Duration = Duration::from_millis(50);
+
+/// The agent queue in the database, shared by every dashboard instance on it.
+///
+/// Taking the agent is one statement: a ticket row (`agent_tickets`, ids in arrival order, so
+/// first come, first served across processes). The turn holds the agent while its ticket is
+/// the lowest live one for that agent; a ticket is live while its instance's heartbeat is
+/// (see `instance`), which is how the lease is renewed: one heartbeat per process, not one
+/// write per turn. The ticket id is the fencing token: [`AgentLease::still_held`] checks the
+/// ticket is still the holder and its instance alive for at least a quarter of the expiry
+/// more, before every Letta write. A process paused past its expiry finds its tickets void
+/// and does not touch the agent again; the next live ticket has the agent by then.
+#[derive(Clone)]
+pub struct DbAgentLocks {
+    db: sqlx::SqlitePool,
+    instance: crate::instance::Instance,
+    /// Woken when a lease of this process ends, so local waiters need not wait for a poll.
+    released: Arc<Notify>,
+}
+
+impl DbAgentLocks {
+    pub fn new(db: sqlx::SqlitePool, instance: crate::instance::Instance) -> Self {
+        DbAgentLocks {
+            db,
+            instance,
+            released: Arc::new(Notify::new()),
+        }
+    }
+
+    async fn standing(&self, ticket: i64, margin_ms: i64) -> Result<Option<i64>, sqlx::Error> {
+        crate::db::instances::standing(
+            &self.db,
+            ticket,
+            crate::db::now_ms(),
+            self.instance.expiry_ms(),
+            margin_ms,
+        )
+        .await
+    }
+}
+
+/// A ticket in the database; removed when dropped (released, timed out, or the waiting
+/// future dropped).
+struct DbTicket {
+    locks: DbAgentLocks,
+    id: i64,
+}
+
+impl Drop for DbTicket {
+    fn drop(&mut self) {
+        let (db, id, released) = (self.locks.db.clone(), self.id, self.locks.released.clone());
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = crate::db::instances::drop_ticket(&db, id).await {
+                    // The ticket stays until this instance ends; the agent stays held by it.
+                    tracing::error!(error = %e, ticket = id, "could not release an agent ticket");
+                }
+                released.notify_waiters();
+            });
+        }
+    }
+}
+
+impl AgentLease for DbTicket {
+    fn still_held(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async move {
+            let margin = self.locks.instance.expiry_ms() / 4;
+            match self.locks.standing(self.id, margin).await {
+                Ok(Some(0)) => true,
+                Ok(_) => {
+                    tracing::error!(
+                        ticket = self.id,
+                        "this turn no longer holds its agent (its lease expired); it stops here"
+                    );
+                    false
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, ticket = self.id, "lease check failed");
+                    false
+                }
+            }
+        })
+    }
+}
+
+impl AgentLocks for DbAgentLocks {
+    fn acquire<'a>(
+        &'a self,
+        agent_id: &'a str,
+        wait: Duration,
+        on_position: &'a (dyn Fn(usize) + Send + Sync),
+    ) -> BoxFuture<'a, Result<Box<dyn AgentLease>, LockError>> {
+        Box::pin(async move {
+            let id = crate::db::instances::take_ticket(
+                &self.db,
+                agent_id,
+                &self.instance.id(),
+                crate::db::now_ms(),
+            )
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "could not queue for an agent");
+                LockError::Unavailable
+            })?;
+            let ticket = DbTicket {
+                locks: self.clone(),
+                id,
+            };
+            let deadline = tokio::time::Instant::now() + wait;
+            let mut last = None;
+            loop {
+                let released = self.released.notified();
+                tokio::pin!(released);
+                released.as_mut().enable();
+                match self.standing(id, 0).await {
+                    Ok(Some(0)) => return Ok(Box::new(ticket) as Box<dyn AgentLease>),
+                    Ok(Some(ahead)) => {
+                        let ahead = ahead as usize;
+                        if last != Some(ahead) {
+                            on_position(ahead);
+                            last = Some(ahead);
+                        }
+                    }
+                    Ok(None) => return Err(LockError::Unavailable),
+                    Err(e) => tracing::warn!(error = %e, "agent queue read failed; retrying"),
+                }
+                let now = tokio::time::Instant::now();
+                if now >= deadline {
+                    return Err(LockError::TimedOut);
+                }
+                let nap = DB_POLL.min(deadline - now);
+                tokio::select! {
+                    _ = released => {}
+                    _ = tokio::time::sleep(nap) => {}
                 }
             }
         })

@@ -22,7 +22,7 @@ use futures::{FutureExt, StreamExt};
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, watch};
 
-use super::lock::{AgentLocks, LocalAgentLocks, LockError};
+use super::lock::{AgentLease, AgentLocks, LockError};
 use super::model::*;
 use crate::auth::guard::Ctx;
 use crate::auth::Role;
@@ -83,12 +83,6 @@ impl Drop for UserSlot {
                 counts.remove(&self.user_id);
             }
         }
-    }
-}
-
-impl Default for ChatRuntime {
-    fn default() -> Self {
-        ChatRuntime::with_locks(Arc::new(LocalAgentLocks::default()))
     }
 }
 
@@ -178,7 +172,29 @@ impl ChatRuntime {
             .values()
             .any(|t| t.agent_id == agent_id && t.block_id == block_id)
     }
+}
 
+/// Whether a chat turn uses this block on this agent right now: one running here, or a journal
+/// row of another live instance (its turn, or its own retry of a failed detach).
+pub async fn turn_holds(state: &AppState, agent_id: &str, block_id: &str) -> bool {
+    if state.chat.turn_holds(agent_id, block_id) {
+        return true;
+    }
+    let Ok(rows) = db::chat::attachments_on(&state.db, agent_id).await else {
+        return true; // unknown: do not detach
+    };
+    let me = state.instance.id();
+    for row in rows.iter().filter(|r| r.block_id == block_id) {
+        if let Some(id) = row.instance_id.as_deref().filter(|id| *id != me) {
+            if state.instance.is_alive(id).await.unwrap_or(true) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+impl ChatRuntime {
     /// Number of turns running in this process (waiting, streaming or in the background).
     pub fn active_turns(&self) -> usize {
         self.active.lock().unwrap_or_else(|e| e.into_inner()).len()
@@ -242,6 +258,8 @@ struct Turn {
     identity_id: String,
     text: String,
     background: bool,
+    /// The dashboard user who sent it.
+    by: String,
 }
 
 /// Events to the page. A page that went away is remembered, not an error: the turn goes on
@@ -291,6 +309,7 @@ pub async fn start_turn(
         identity_id,
         text: send.text,
         background,
+        by: ctx.user.username.clone(),
     };
     if background {
         db::chat::insert_run(
@@ -301,6 +320,7 @@ pub async fn start_turn(
                 person_id: turn.person_id,
                 user_id: ctx.user.id,
                 message: &turn.text,
+                instance_id: &state.instance.id(),
             },
         )
         .await
@@ -415,6 +435,18 @@ async fn run_turn(
     };
     let lease = match lease {
         Some(Ok(lease)) => lease,
+        Some(Err(LockError::Unavailable)) => {
+            fail(
+                &state,
+                &turn,
+                &sink,
+                "The dashboard could not queue this turn for the agent. Try again in a moment."
+                    .into(),
+            )
+            .await;
+            rt.finish(&turn.id);
+            return;
+        }
         Some(Err(LockError::TimedOut)) => {
             let message = format!(
                 "Another conversation kept this agent busy for {} s. Try again in a moment.",
@@ -446,6 +478,7 @@ async fn run_turn(
         &sink,
         &mut stop,
         &mut attached,
+        lease.as_ref(),
     ))
     .catch_unwind()
     .await;
@@ -460,9 +493,14 @@ async fn run_turn(
         .await;
     }
 
-    // 5. Detach, then let the next turn in.
+    // 5. Detach, then let the next turn in. A turn that lost its lease (its process was paused
+    // past the expiry) does not touch the agent: the instance that swept its journal row
+    // detached the block already.
     let detached = match attached {
-        Some(a) => release(&state, &client, &turn.id, &a.agent_id, &a.block_id).await,
+        Some(a) if lease.still_held().await => {
+            release(&state, &client, &turn.id, &a.agent_id, &a.block_id).await
+        }
+        Some(_) => false,
         None => true,
     };
     sink.send(TurnEvent::Released { detached }).await;
@@ -493,9 +531,16 @@ async fn locked_turn(
     sink: &Sink,
     stop: &mut watch::Receiver<bool>,
     attached: &mut Option<Attachment>,
+    lease: &dyn AgentLease,
 ) {
     let rt = &state.chat;
-    // 2. An earlier turn's block still on this agent (its detach failed): off first, or no turn.
+    let lost = "This conversation lost its hold on the agent (the dashboard was paused too long); nothing more was sent.";
+    if !lease.still_held().await {
+        fail(state, turn, sink, lost.into()).await;
+        return;
+    }
+    // 2. An earlier turn's block still on this agent (its detach failed, or its dashboard
+    // process died): off first, or no turn. Holding the agent, no other turn can be using it.
     match db::chat::attachments_on(&state.db, &turn.agent_id).await {
         Ok(rows) => {
             for row in rows {
@@ -513,8 +558,15 @@ async fn locked_turn(
         }
     }
 
-    // 3. Attach, unless the block was attached on purpose before the turn.
-    let pre_attached = match rt.known_attached(&turn.agent_id, &turn.block_id) {
+    // 3. Attach, unless the block was attached on purpose before the turn. What this process
+    // last saw of the agent's blocks is trusted only while no other instance runs (another
+    // could have changed them).
+    let known = if state.instance.alone() {
+        rt.known_attached(&turn.agent_id, &turn.block_id)
+    } else {
+        None
+    };
+    let pre_attached = match known {
         Some(known) => known,
         None => match client.agents().core_blocks(&turn.agent_id).await {
             Ok(blocks) => {
@@ -541,6 +593,7 @@ async fn locked_turn(
             &turn.agent_id,
             &turn.block_id,
             turn.person_id,
+            &state.instance.id(),
         )
         .await
         {
@@ -555,16 +608,55 @@ async fn locked_turn(
             block_id: turn.block_id.clone(),
         });
         rt.forget_blocks(&turn.agent_id);
-        if let Err(e) = client
+        if !lease.still_held().await {
+            fail(state, turn, sink, lost.into()).await;
+            return;
+        }
+        match client
             .agents()
             .attach_block(&turn.agent_id, &turn.block_id)
             .await
         {
-            fail(state, turn, sink, message_of(e)).await;
-            return;
+            Ok(agent) => {
+                // The dashboard is not Letta's only client: another person's persona block on
+                // the agent (attached through the API, not by a turn: step 2 cleared every
+                // journaled one) means this message would be read with two persons' memories.
+                // Seen in the attach answer itself, so the check costs no request.
+                let foreign = agent.blocks.iter().find(|b| {
+                    b.id != turn.block_id
+                        && b.label
+                            .as_deref()
+                            .is_some_and(|l| l.starts_with("Persona_"))
+                });
+                if let Some(other) = foreign {
+                    let label = other.label.clone().unwrap_or_default();
+                    crate::auth::guard::audit(
+                        state,
+                        Some(&turn.by),
+                        "chat.foreign_block",
+                        Some(&turn.agent_id),
+                        Outcome::Denied,
+                        Some(&format!("{label} ({}) attached outside a turn", other.id)),
+                    )
+                    .await;
+                    let message = format!(
+                        "Another persona block, {label}, is attached to this agent outside the dashboard's chat, so nothing was sent. An operator can detach it on the agent's page."
+                    );
+                    fail(state, turn, sink, message).await;
+                    return;
+                }
+            }
+            Err(e) => {
+                fail(state, turn, sink, message_of(e)).await;
+                return;
+            }
         }
     }
     sink.send(TurnEvent::Sending { pre_attached }).await;
+    if !lease.still_held().await {
+        fail(state, turn, sink, lost.into()).await;
+        return;
+    }
 
     let message = [MessageCreate::user(
         turn.text.clone(),
@@ -958,9 +1050,31 @@ pub async fn detached_outside_turn(state: &AppState, agent_id: &str, block_id: &
     }
 }
 
-/// Detaches every journaled block whose turn is not running in this process. Returns how many
-/// rows are left (detach failed).
+/// Whose journal row the sweeper may act on: this instance's own rows whose turn is not
+/// running here (a failed detach), and the rows of instances that are no longer alive (or of
+/// none: written before instances existed). Never a live instance's: it retries its own.
+async fn sweepable(state: &AppState, row_instance: Option<&str>, turn_id: &str) -> bool {
+    match row_instance {
+        Some(id) if id == state.instance.id() => !state.chat.is_active(turn_id),
+        Some(id) => match state.instance.is_alive(id).await {
+            Ok(alive) => !alive,
+            Err(e) => {
+                tracing::error!(error = %e, "sweeper: instance lookup");
+                false
+            }
+        },
+        None => !state.chat.is_active(turn_id),
+    }
+}
+
+/// Detaches every journaled block the sweeper may act on (see [`sweepable`]), and drops the
+/// agent tickets of dead instances. Returns how many of those rows are left (detach failed).
 pub async fn sweep(state: &AppState) -> usize {
+    if let Err(e) =
+        db::instances::prune_dead(&state.db, db::now_ms(), state.instance.expiry_ms()).await
+    {
+        tracing::error!(error = %e, "sweeper: pruning dead instances");
+    }
     let Ok(client) = state.letta.client() else {
         return 0;
     };
@@ -973,7 +1087,7 @@ pub async fn sweep(state: &AppState) -> usize {
     };
     let mut left = 0;
     for row in rows {
-        if state.chat.is_active(&row.turn_id) {
+        if !sweepable(state, row.instance_id.as_deref(), &row.turn_id).await {
             continue;
         }
         if !detach_leftover(state, &client, &row).await {
@@ -983,13 +1097,14 @@ pub async fn sweep(state: &AppState) -> usize {
     left
 }
 
-/// At start: background turns the previous process did not see to their end.
+/// Background turns whose instance ended before they did (a crash, a restart): marked so the
+/// page stops showing them as running. A live instance's runs are its own.
 pub async fn mark_interrupted_runs(state: &AppState) {
     let Ok(runs) = db::chat::unfinished_runs(&state.db).await else {
         return;
     };
     for run in runs {
-        if state.chat.is_active(&run.turn_id) {
+        if !sweepable(state, run.instance_id.as_deref(), &run.turn_id).await {
             continue;
         }
         let _ = db::chat::update_run(

@@ -1,0 +1,148 @@
+//! This process as one instance among the dashboards sharing a database.
+//!
+//! Every process registers itself (`instances`: id, host, pid, started, heartbeat) and renews
+//! its heartbeat every fifth of the expiry. An instance whose heartbeat is older than the
+//! expiry is dead: its chat tickets are void (another instance's turn may take the agent) and
+//! the sweeper of any live instance detaches the persona blocks its journal rows name. A
+//! process that finds its own heartbeat expired (it was paused, or its clock jumped) never
+//! acts under that id again: it registers a new one, so whatever the old id still held stays
+//! void. A restarted process is a new instance.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+
+use crate::db;
+
+#[derive(Clone)]
+pub struct Instance(Arc<Inner>);
+
+struct Inner {
+    id: RwLock<String>,
+    expiry: Duration,
+    db: SqlitePool,
+    /// No other live instance at the last heartbeat: caches of what Letta holds can only have
+    /// been changed through this process.
+    alone: AtomicBool,
+}
+
+fn new_id() -> String {
+    let mut buf = [0u8; 8];
+    if getrandom::fill(&mut buf).is_err() {
+        buf = (db::now_ms() as u64 ^ ((std::process::id() as u64) << 32)).to_le_bytes();
+    }
+    format!("inst-{}", hex::encode(buf))
+}
+
+fn host() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+impl Instance {
+    /// Registers this process and starts its heartbeat.
+    pub async fn start(db: &SqlitePool, expiry: Duration) -> Result<Instance, sqlx::Error> {
+        let id = new_id();
+        db::instances::register(db, &id, &host(), std::process::id(), db::now_ms()).await?;
+        let instance = Instance(Arc::new(Inner {
+            id: RwLock::new(id),
+            expiry,
+            db: db.clone(),
+            alone: AtomicBool::new(false),
+        }));
+        instance.refresh_alone().await;
+        let beat = instance.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(beat.heartbeat_every());
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                beat.heartbeat().await;
+            }
+        });
+        Ok(instance)
+    }
+
+    pub fn id(&self) -> String {
+        self.0.id.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn expiry(&self) -> Duration {
+        self.0.expiry
+    }
+
+    pub fn expiry_ms(&self) -> i64 {
+        self.0.expiry.as_millis() as i64
+    }
+
+    fn heartbeat_every(&self) -> Duration {
+        (self.0.expiry / 5).max(Duration::from_millis(100))
+    }
+
+    /// Whether no other instance was alive at the last heartbeat.
+    pub fn alone(&self) -> bool {
+        self.0.alone.load(Ordering::Relaxed)
+    }
+
+    async fn refresh_alone(&self) {
+        let now = db::now_ms();
+        if let Ok(all) = db::instances::all(&self.0.db).await {
+            let me = self.id();
+            let others = all
+                .iter()
+                .filter(|i| i.id != me && i.heartbeat_at >= now - self.expiry_ms())
+                .count();
+            self.0.alone.store(others == 0, Ordering::Relaxed);
+        }
+    }
+
+    async fn heartbeat(&self) {
+        let id = self.id();
+        match db::instances::heartbeat(&self.0.db, &id, db::now_ms(), self.expiry_ms()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                // Paused past the expiry: others may have taken this instance's agents and
+                // swept its blocks. Whatever still runs under the old id is fenced off (its
+                // tickets are void); new work goes on as a new instance.
+                let fresh = new_id();
+                tracing::error!(
+                    old = id,
+                    new = fresh,
+                    "this instance's heartbeat expired (was the process paused?): its chat turns are void; continuing as a new instance"
+                );
+                match db::instances::register(
+                    &self.0.db,
+                    &fresh,
+                    &host(),
+                    std::process::id(),
+                    db::now_ms(),
+                )
+                .await
+                {
+                    Ok(()) => *self.0.id.write().unwrap_or_else(|e| e.into_inner()) = fresh,
+                    Err(e) => tracing::error!(error = %e, "could not register a new instance"),
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "instance heartbeat"),
+        }
+        self.refresh_alone().await;
+    }
+
+    /// Whether the instance `id` is alive.
+    pub async fn is_alive(&self, id: &str) -> Result<bool, sqlx::Error> {
+        db::instances::is_alive(&self.0.db, id, db::now_ms(), self.expiry_ms()).await
+    }
+
+    /// A clean stop: the instance ends at once (no one waits for its expiry).
+    pub async fn stop(&self) {
+        if let Err(e) = db::instances::deregister(&self.0.db, &self.id()).await {
+            tracing::error!(error = %e, "could not deregister this instance");
+        }
+    }
+}
