@@ -663,9 +663,9 @@ async fn locked_turn(
         Some(turn.identity_id.clone()),
     )];
     if turn.background {
-        background_turn(state, client, turn, sink, stop, &message).await;
+        background_turn(state, client, turn, sink, stop, &message, lease).await;
     } else {
-        streamed_turn(state, client, turn, sink, stop, &message).await;
+        streamed_turn(state, client, turn, sink, stop, &message, lease).await;
     }
 }
 
@@ -714,6 +714,7 @@ async fn streamed_turn(
     sink: &Sink,
     stop: &mut watch::Receiver<bool>,
     message: &[MessageCreate],
+    lease: &dyn AgentLease,
 ) {
     let started = Instant::now();
     let complete =
@@ -744,21 +745,21 @@ async fn streamed_turn(
             ev = events.next() => ev,
             _ = stopped(stop), if cancel_deadline.is_none() => {
                 error = Some("Stopped.".to_string());
-                cancel_deadline = Some(cancel(client, &turn.agent_id).await);
+                cancel_deadline = Some(cancel(client, lease, &turn.agent_id).await);
                 continue;
             }
             _ = tokio::time::sleep_until(deadline) => {
                 if cancel_deadline.is_some() {
                     // Letta did not end the stream after the cancel: ask once more, let go.
                     tracing::warn!(turn = turn.id, "stream still open after cancel");
-                    let _ = client.messages().cancel(&turn.agent_id).await;
+                    cancel_if_held(client, lease, &turn.agent_id).await;
                     break;
                 }
                 error = Some(format!(
                     "The reply took longer than {} s and was stopped.",
                     state.config.chat_turn_max.as_secs()
                 ));
-                cancel_deadline = Some(cancel(client, &turn.agent_id).await);
+                cancel_deadline = Some(cancel(client, lease, &turn.agent_id).await);
                 continue;
             }
         };
@@ -814,7 +815,7 @@ async fn streamed_turn(
                 };
                 error.get_or_insert(message);
                 // The connection is gone; make sure the run is too.
-                let _ = client.messages().cancel(&turn.agent_id).await;
+                cancel_if_held(client, lease, &turn.agent_id).await;
                 break;
             }
         };
@@ -825,7 +826,7 @@ async fn streamed_turn(
                 page_gone = true;
                 if cancel_deadline.is_none() {
                     tracing::info!(turn = turn.id, "page left mid-turn; cancelling the run");
-                    cancel_deadline = Some(cancel(client, &turn.agent_id).await);
+                    cancel_deadline = Some(cancel(client, lease, &turn.agent_id).await);
                 }
             }
         }
@@ -834,8 +835,26 @@ async fn streamed_turn(
     sink.send(complete(&reason, usage, error)).await;
 }
 
-/// Cancels the agent's run; the stream is then drained until this deadline.
-async fn cancel(client: &LettaClient, agent_id: &str) -> tokio::time::Instant {
+/// Cancels the agent's run, if this turn still holds the agent: a cancel from a turn that lost
+/// its lease would stop the next holder's run.
+async fn cancel_if_held(client: &LettaClient, lease: &dyn AgentLease, agent_id: &str) {
+    if lease.still_held().await {
+        if let Err(e) = client.messages().cancel(agent_id).await {
+            tracing::warn!(error = %e, agent_id, "cancel failed");
+        }
+    }
+}
+
+/// Cancels the agent's run (if the turn still holds it); the stream is then drained until this
+/// deadline.
+async fn cancel(
+    client: &LettaClient,
+    lease: &dyn AgentLease,
+    agent_id: &str,
+) -> tokio::time::Instant {
+    if !lease.still_held().await {
+        return tokio::time::Instant::now() + CANCEL_DRAIN;
+    }
     if let Err(e) = client.messages().cancel(agent_id).await {
         tracing::warn!(error = %e, agent_id, "cancel failed");
     }
@@ -849,6 +868,7 @@ async fn background_turn(
     sink: &Sink,
     stop: &mut watch::Receiver<bool>,
     message: &[MessageCreate],
+    lease: &dyn AgentLease,
 ) {
     let run = match client.messages().send_async(&turn.agent_id, message).await {
         Ok(run) => run,
@@ -882,13 +902,13 @@ async fn background_turn(
             _ = tokio::time::sleep(delay) => {}
             _ = stopped(stop), if !cancelled_by_us => {
                 cancelled_by_us = true;
-                let _ = client.messages().cancel(&turn.agent_id).await;
+                cancel_if_held(client, lease, &turn.agent_id).await;
             }
         }
         delay = (delay * 2).min(Duration::from_secs(2));
         if tokio::time::Instant::now() > deadline && !cancelled_by_us {
             cancelled_by_us = true;
-            let _ = client.messages().cancel(&turn.agent_id).await;
+            cancel_if_held(client, lease, &turn.agent_id).await;
         }
         let current = match client.runs().get(&run.id).await {
             Ok(r) => r,
