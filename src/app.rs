@@ -85,7 +85,13 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Title formatter=|page: String| {
-            if page.is_empty() { "Letta Admin".to_string() } else { format!("{page} · Letta Admin") }
+            let title = if page.is_empty() { "Letta Admin".to_string() } else { format!("{page} · Letta Admin") };
+            // leptos_meta 0.8.7 writes the server's `<title>` text as it is (an RCDATA element,
+            // like textarea): escaped here, so no title can end it. The browser sets
+            // `document.title`, which is text.
+            #[cfg(feature = "ssr")]
+            let title = crate::components::textarea::escape_rcdata(&title);
+            title
         }/>
         // `ssr=SsrMode::Async`: screens whose data is all in our database are rendered whole
         // and sent in one piece (src/startup.rs); the rest stream.

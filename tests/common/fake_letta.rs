@@ -148,6 +148,8 @@ struct Db {
     sends: Vec<SendRecord>,
     /// The most `Persona_` blocks ever attached to one agent at the same time.
     max_personas: usize,
+    /// Per agent: the `core_memory` and summaries `/context` answers, instead of fixed texts.
+    context_texts: BTreeMap<String, (String, String)>,
     /// Slow streams running now, on all agents, and the most there ever were at once.
     streams_now: Arc<std::sync::atomic::AtomicUsize>,
     max_streams: Arc<std::sync::atomic::AtomicUsize>,
@@ -371,14 +373,15 @@ impl FakeLetta {
 
     /// Creates an agent directly in the fake (as if made elsewhere); returns its id.
     pub fn add_agent(&self, name: &str) -> String {
+        self.add_agent_with(json!({"name": name, "model": "openai-proxy/fake-model"}))
+    }
+
+    /// Creates an agent directly in the fake from a create body (`name`, `description`, `tags`,
+    /// `system`, `memory_blocks`, ...), unchecked: also values the dashboard would refuse, as
+    /// another client could store them; returns its id.
+    pub fn add_agent_with(&self, body: Value) -> String {
         let mut inner = self.lock();
-        let _ = agents(
-            &mut inner.db,
-            "POST",
-            &[""],
-            &[],
-            json!({"name": name, "model": "openai-proxy/fake-model"}),
-        );
+        let _ = agents(&mut inner.db, "POST", &[""], &[], body);
         inner
             .db
             .agents
@@ -386,6 +389,65 @@ impl FakeLetta {
             .and_then(|a| a["id"].as_str())
             .expect("agent")
             .to_owned()
+    }
+
+    /// Appends a message to an agent's history as another client (or the agent) could have
+    /// stored it: raw JSON in Letta's shape (`message_type` and its fields); `id` and `date`
+    /// are filled in when missing. Returns its id.
+    pub fn push_message(&self, agent_id: &str, mut message: Value) -> String {
+        if message.get("id").is_none() {
+            message["id"] = json!(new_id("message"));
+        }
+        if message.get("date").is_none() {
+            message["date"] = json!(now());
+        }
+        let id = message["id"].as_str().unwrap_or_default().to_owned();
+        self.lock()
+            .db
+            .messages
+            .entry(agent_id.to_owned())
+            .or_default()
+            .push(message);
+        id
+    }
+
+    /// Sets one field of a stored block, unchecked (e.g. a label the dashboard would refuse).
+    pub fn set_block_field(&self, block_id: &str, key: &str, value: Value) {
+        if let Some(block) = self.lock().db.blocks.get_mut(block_id) {
+            block[key] = value;
+        }
+    }
+
+    /// Links a block to an identity, as `PATCH /v1/blocks/{id}/identities/attach/{identity}`
+    /// does.
+    pub fn link_block_identity(&self, block_id: &str, identity_id: &str) {
+        self.lock()
+            .db
+            .block_identities
+            .insert((block_id.to_owned(), identity_id.to_owned()));
+    }
+
+    /// Stores a passage in an agent's archival memory directly, unchecked; returns its id.
+    pub fn add_passage(&self, agent_id: &str, text: &str, tags: &[&str]) -> String {
+        let id = new_id("passage");
+        let p = json!({"id": id, "text": text, "tags": tags, "created_at": now(),
+                       "embedding": vec![0.25_f32; 4096], "embedding_config": {"embedding_dim": 4096}});
+        self.lock()
+            .db
+            .passages
+            .entry(agent_id.to_owned())
+            .or_default()
+            .push(p);
+        id
+    }
+
+    /// What `/context` answers for this agent's compiled `core_memory`, `summary_memory` and
+    /// `external_memory_summary` (otherwise fixed texts).
+    pub fn set_context_texts(&self, agent_id: &str, core_memory: &str, summary: &str) {
+        self.lock().db.context_texts.insert(
+            agent_id.to_owned(),
+            (core_memory.to_owned(), summary.to_owned()),
+        );
     }
 
     pub fn identity_ids(&self) -> Vec<String> {
@@ -1309,19 +1371,22 @@ fn agents(
                 }
                 ("GET", ["context"]) => {
                     let n = db.messages.get(&id).map_or(0, Vec::len);
-                    json_response(
-                        200,
-                        json!({
-                            "context_window_size_max": 8192, "context_window_size_current": 1000 + 10 * n,
-                            "num_messages": n, "num_archival_memory": db.passages.get(&id).map_or(0, Vec::len),
-                            "num_recall_memory": n, "num_tokens_external_memory_summary": 50,
-                            "external_memory_summary": "summary", "num_tokens_system": 500,
-                            "system_prompt": db.agents[pos]["system"], "num_tokens_core_memory": 100,
-                            "core_memory": "<memory_blocks></memory_blocks>", "num_tokens_summary_memory": 0,
-                            "summary_memory": null, "num_tokens_functions_definitions": 300,
-                            "functions_definitions": [], "num_tokens_messages": 10 * n, "messages": [],
-                        }),
-                    )
+                    let mut context = json!({
+                        "context_window_size_max": 8192, "context_window_size_current": 1000 + 10 * n,
+                        "num_messages": n, "num_archival_memory": db.passages.get(&id).map_or(0, Vec::len),
+                        "num_recall_memory": n, "num_tokens_external_memory_summary": 50,
+                        "external_memory_summary": "summary", "num_tokens_system": 500,
+                        "system_prompt": db.agents[pos]["system"], "num_tokens_core_memory": 100,
+                        "core_memory": "<memory_blocks></memory_blocks>", "num_tokens_summary_memory": 0,
+                        "summary_memory": null, "num_tokens_functions_definitions": 300,
+                        "functions_definitions": [], "num_tokens_messages": 10 * n, "messages": [],
+                    });
+                    if let Some((core, summary)) = db.context_texts.get(&id) {
+                        context["core_memory"] = json!(core);
+                        context["summary_memory"] = json!(summary);
+                        context["external_memory_summary"] = json!(summary);
+                    }
+                    json_response(200, context)
                 }
                 ("GET", ["messages"]) => {
                     let mut all = db.messages.get(&id).cloned().unwrap_or_default();

@@ -140,8 +140,14 @@ fn Detail(kind: String, name: Option<String>, text: String) -> impl IntoView {
         "tool_return" => "Tool result".to_string(),
         other => other.replace('_', " "),
     };
+    // A kind the client does not model is the server's `message_type`, an outside value: it
+    // is shown as text, never made a class.
+    let class = match kind.as_str() {
+        "reasoning" | "tool_call" | "tool_return" => format!("msg detail {kind}"),
+        _ => "msg detail other".to_string(),
+    };
     view! {
-        <details class=format!("msg detail {kind}")>
+        <details class=class>
             <summary>{title}</summary>
             <pre class="mono">{text}</pre>
         </details>

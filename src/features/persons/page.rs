@@ -13,6 +13,7 @@ use crate::{
         field::{field_error, form_error, Field, FormAlert},
         format::{datetime_utc, urlencode},
         layout::use_user,
+        textarea::TextArea,
         toast::{toast_outcome, use_toasts},
     },
 };
@@ -439,7 +440,7 @@ pub fn PersonPage() -> impl IntoView {
                                     hint="The Letta identity's name follows it." error=field_error(update.value(), "display_name")/>
                                 <div class="field">
                                     <label for="f-notes">"Notes"</label>
-                                    <textarea id="f-notes" name="notes" rows="3">{p.notes.clone()}</textarea>
+                                    <TextArea id="f-notes" name="notes" rows=3 value=p.notes.clone()/>
                                     <p class="field-error">{field_error(update.value(), "notes")}</p>
                                 </div>
                                 <FormAlert message=form_error(update.value())/>
