@@ -140,6 +140,20 @@ impl Application {
                 .clone()
                 .continuously_delete_expired(Duration::from_secs(300)),
         );
+        // Sign-in attempts older than the throttle's window count for nothing: forgotten, so
+        // a flood of failures does not grow the table for good.
+        let attempts_db = pool.clone();
+        tokio::spawn(async move {
+            let window = crate::auth::api::ssr::THROTTLE_WINDOW.as_millis() as i64;
+            let mut every = tokio::time::interval(Duration::from_secs(300));
+            loop {
+                every.tick().await;
+                if let Err(e) = db::login_attempts::prune(&attempts_db, db::now_ms() - window).await
+                {
+                    tracing::error!(error = %e, "pruning old sign-in attempts");
+                }
+            }
+        });
         let sessions = SessionManagerLayer::new(store)
             .with_name(session_cookie_name(config.cookie_secure))
             .with_http_only(true)
