@@ -39,6 +39,8 @@ pub struct Config {
     /// An instance (a dashboard process) whose heartbeat is older than this is dead: its chat
     /// turns lose their agents and its attached blocks are swept by the others.
     pub instance_expiry: Duration,
+    /// The bearer token `/metrics` asks for; without one `/metrics` is off (404).
+    pub metrics_token: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -55,6 +57,7 @@ impl std::fmt::Debug for Config {
             )
             .field("cookie_secure", &self.cookie_secure)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "set"))
             .finish()
     }
 }
@@ -138,6 +141,12 @@ impl Config {
                     })?,
             },
             instance_expiry: seconds("LETTA_ADMIN_INSTANCE_EXPIRY_SECONDS", 10)?,
+            metrics_token: match var("LETTA_ADMIN_METRICS_TOKEN") {
+                Some(t) if t.trim().len() < 16 => {
+                    return Err("LETTA_ADMIN_METRICS_TOKEN must be at least 16 characters".into())
+                }
+                t => t.map(|t| t.trim().to_string()),
+            },
             trusted_proxies: match var("LETTA_ADMIN_TRUSTED_PROXIES") {
                 None => vec![],
                 Some(v) => crate::proxy::Cidr::parse_list(&v)
@@ -164,6 +173,7 @@ impl Config {
             chat_turns_per_user: DEFAULT_CHAT_TURNS_PER_USER,
             trusted_proxies: vec![],
             instance_expiry: Duration::from_secs(10),
+            metrics_token: None,
         }
     }
 }

@@ -38,6 +38,11 @@ impl std::fmt::Debug for SecretBox {
     }
 }
 
+/// Whether two secrets are equal, in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {
     let mut buf = [0u8; N];
     getrandom::fill(&mut buf).map_err(|_| SecretError::Random)?;

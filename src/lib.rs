@@ -30,6 +30,8 @@ pub mod instance;
 #[cfg(feature = "ssr")]
 pub mod letta;
 #[cfg(feature = "ssr")]
+pub mod observability;
+#[cfg(feature = "ssr")]
 pub mod page_cache;
 #[cfg(feature = "ssr")]
 pub mod proxy;

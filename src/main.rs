@@ -15,11 +15,21 @@ USAGE:
 
 Configuration comes from environment variables: see the README.";
 
+/// Log lines as text, or with `LETTA_ADMIN_LOG_FORMAT=json` as one JSON object per line (with
+/// the request's or chat turn's span fields, e.g. `request_id`, on each).
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn,sqlx=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    match std::env::var("LETTA_ADMIN_LOG_FORMAT").as_deref() {
+        Ok("json") => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_env_filter(filter)
+            .init(),
+        _ => tracing_subscriber::fmt().with_env_filter(filter).init(),
+    }
 }
 
 fn read_password() -> Result<String, String> {

@@ -74,6 +74,8 @@ pub struct Client {
     pub addr: IpAddr,
     /// The browser reached the dashboard over https (said by a trusted proxy).
     pub https: bool,
+    /// The direct peer is a trusted proxy (its forwarding headers were believed).
+    pub trusted_peer: bool,
 }
 
 impl Client {
@@ -87,6 +89,7 @@ impl Client {
             return Client {
                 addr: peer,
                 https: false,
+                trusted_peer: false,
             };
         }
         let forwarded: Vec<IpAddr> = headers
@@ -109,7 +112,11 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
             .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
-        Client { addr, https }
+        Client {
+            addr,
+            https,
+            trusted_peer: true,
+        }
     }
 }
 

@@ -86,6 +86,7 @@ impl Application {
                 config.data_dir.display()
             )
         })?;
+        crate::observability::metrics();
         let pool = db::connect(&config.database_url).await?;
         let secrets = SecretBox::load(config.secret_key_hex.as_deref(), &config.data_dir)?;
 
@@ -236,6 +237,7 @@ fn router(state: AppState, sessions: SessionManagerLayer<SqliteStore>) -> Router
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::observability::metrics_endpoint))
         .route(
             crate::features::persons::api::EXPORT_PATH,
             get(crate::features::persons::service::export_csv),
@@ -255,12 +257,15 @@ fn router(state: AppState, sessions: SessionManagerLayer<SqliteStore>) -> Router
         .fallback(page_handler)
         .layer(from_fn_with_state(state.clone(), api_guard))
         .layer(sessions)
+        .layer(from_fn(require_same_origin))
+        .layer(from_fn(security_headers))
+        // Outermost: who the client is, then the request's id and span, so every layer's log
+        // lines (a refused cross-origin write included) carry the id.
+        .layer(from_fn(crate::observability::request_context))
         .layer(from_fn_with_state(
             std::sync::Arc::from(state.config.trusted_proxies.clone()),
             crate::proxy::client_info,
         ))
-        .layer(from_fn(require_same_origin))
-        .layer(from_fn(security_headers))
         .with_state(state)
 }
 

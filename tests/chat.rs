@@ -1139,3 +1139,42 @@ async fn a_persona_block_attached_by_another_client_stops_the_turn_before_anythi
         .iter()
         .any(|(_, action, outcome)| action == "chat.foreign_block" && outcome == "denied"));
 }
+
+#[tokio::test]
+async fn each_turn_is_counted_by_its_outcome() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    let count = |outcome: &str| {
+        let scrape = letta_admin::observability::metrics().render();
+        scrape
+            .lines()
+            .filter(|l| l.starts_with("letta_admin_chat_turns_total{"))
+            .filter(|l| l.contains(&format!("outcome=\"{outcome}\"")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let waits = || {
+        letta_admin::observability::metrics()
+            .render()
+            .lines()
+            .filter(|l| l.starts_with("letta_admin_agent_lock_wait_seconds_count"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let (complete, failed, waited) = (count("complete"), count("failed"), waits());
+    let events = turn(&app, &staff, &agent, ada.id, "hello").await;
+    assert!(released(&events));
+    fake.fault(
+        "POST",
+        &format!("/v1/agents/{agent}/messages/stream"),
+        Fault::server_error(),
+    );
+    let _ = turn(&app, &staff, &agent, ada.id, "hello again").await;
+    // Counted when the turn's task ends, just after its last event.
+    eventually("both turns counted", async || {
+        count("complete") > complete && count("failed") > failed
+    })
+    .await;
+    assert!(waits() >= waited + 2.0);
+}

@@ -204,3 +204,118 @@ async fn the_data_directory_and_database_are_private_to_the_dashboard() {
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&db), 0o600);
 }
+
+/// `name{labels} value` lines of a scrape, summed over the lines whose name and labels contain
+/// every part of `want`.
+fn metric(scrape: &str, name: &str, want: &[&str]) -> f64 {
+    scrape
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.split(['{', ' ']).next() == Some(name))
+        .filter(|l| want.iter().all(|w| l.contains(w)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn metrics_need_their_token_and_move_as_the_dashboard_works() {
+    // Off unless configured.
+    let plain = spawn_app().await;
+    let r = client().get(plain.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+
+    let token = "a-long-metrics-token-1234";
+    let app = common::spawn_app_with(|c| c.metrics_token = Some(token.into())).await;
+    let c = client();
+    assert_eq!(
+        c.get(app.url("/metrics")).send().await.unwrap().status(),
+        401
+    );
+    let wrong = c
+        .get(app.url("/metrics"))
+        .bearer_auth("not-the-token-at-all")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let scrape = || async {
+        let r = client()
+            .get(app.url("/metrics"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap()
+    };
+    let before = scrape().await;
+    // Act: a page, a failed sign-in, a Letta call through the settings test.
+    let _ = c.get(app.url("/login")).send().await.unwrap();
+    let _ = app
+        .call(
+            &c,
+            "public/login",
+            &[("username", "nobody"), ("password", "wrong password")],
+        )
+        .await;
+    let fake = common::fake_letta::FakeLetta::start().await;
+    let op = app
+        .signed_in("olga", letta_admin::auth::Role::Operator)
+        .await;
+    app.connect_to_fake(&op, &fake, "5").await;
+    let _ = app.call(&op, "staff/connection/badge", &[]).await;
+    let after = scrape().await;
+    let grew = |name: &str, want: &[&str]| metric(&after, name, want) > metric(&before, name, want);
+    assert!(
+        grew(
+            "letta_admin_http_requests_total",
+            &["route=\"/login\"", "status=\"200\""]
+        ),
+        "{after}"
+    );
+    assert!(grew(
+        "letta_admin_http_request_duration_seconds_count",
+        &["route=\"/login\""]
+    ));
+    assert!(grew("letta_admin_login_failures_total", &[]));
+    assert!(
+        grew(
+            "letta_admin_letta_requests_total",
+            &["operation=\"GET /v1/health/\"", "outcome=\"ok\""]
+        ),
+        "{after}"
+    );
+    assert!(after.contains("letta_admin_chat_journal_rows 0"), "{after}");
+    // No id ever becomes a label.
+    assert!(!after.contains("agent-") && !after.contains("block-"));
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_only_a_trusted_proxy_may_set_it() {
+    let app = common::spawn_app_with(|c| {
+        c.trusted_proxies = letta_admin::proxy::Cidr::parse_list("127.0.0.1").unwrap();
+    })
+    .await;
+    let c = client();
+    let a = c.get(app.url("/healthz")).send().await.unwrap();
+    let b = c.get(app.url("/healthz")).send().await.unwrap();
+    let id = |r: &reqwest::Response| r.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(!id(&a).is_empty());
+    assert_ne!(id(&a), id(&b), "each request has its own id");
+    // Through the trusted proxy: its id is kept.
+    let r = c
+        .get(app.url("/healthz"))
+        .header("x-request-id", "proxy-id-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(id(&r), "proxy-id-42");
+    // From any other peer it is replaced.
+    let r = common::client_from(7)
+        .get(app.url("/healthz"))
+        .header("x-request-id", "made-up")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(id(&r), "made-up");
+}

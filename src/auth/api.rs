@@ -207,6 +207,7 @@ pub mod ssr {
         };
         let user = user.filter(|u| ok && !u.disabled);
         let Some(user) = user else {
+            metrics::counter!("letta_admin_login_failures_total").increment(1);
             guard::audit(
                 state,
                 Some(&username),

@@ -23,8 +23,7 @@ impl SetupToken {
         let Some(token) = guard.as_deref() else {
             return false;
         };
-        let (a, b) = (token.as_bytes(), candidate.trim().as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        crate::crypto::constant_time_eq(token.as_bytes(), candidate.trim().as_bytes())
     }
 
     pub fn close(&self) {

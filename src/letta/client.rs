@@ -394,6 +394,11 @@ impl LettaClient {
                     attempt += 1;
                 }
                 other => {
+                    crate::observability::letta_request(
+                        &crate::observability::letta_operation(method.as_str(), &path.to_string()),
+                        outcome_label(&other),
+                        started.elapsed().as_secs_f64(),
+                    );
                     match &other {
                         Ok(_) => tracing::debug!(
                             %method, %path, elapsed_ms = started.elapsed().as_millis() as u64,
@@ -498,6 +503,21 @@ async fn error_from_response(resp: reqwest::Response) -> LettaError {
     let status: StatusCode = resp.status();
     let body = resp.text().await.unwrap_or_default();
     LettaError::from_status(status.as_u16(), body)
+}
+
+/// A Letta call's outcome as a metrics label.
+fn outcome_label<T>(r: &Result<T, LettaError>) -> &'static str {
+    match r {
+        Ok(_) => "ok",
+        Err(LettaError::Timeout) => "timeout",
+        Err(LettaError::Transport { .. } | LettaError::Tls { .. }) => "unreachable",
+        Err(LettaError::NotConfigured | LettaError::InvalidBaseUrl) => "not_configured",
+        Err(LettaError::Decode { .. }) => "undecodable",
+        Err(e) => match e.status() {
+            Some(s) if s >= 500 => "server_error",
+            _ => "client_error",
+        },
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use futures::{FutureExt, StreamExt};
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
 
 use super::lock::{AgentLease, AgentLocks, LockError};
 use super::model::*;
@@ -266,11 +267,45 @@ struct Turn {
 /// to its clean end.
 struct Sink {
     tx: mpsc::Sender<TurnEvent>,
+    /// How the turn ended, as the page was told (for the turn counter).
+    outcome: Arc<Mutex<&'static str>>,
 }
 
 impl Sink {
     async fn send(&self, ev: TurnEvent) -> bool {
+        if let Some(outcome) = outcome_of(&ev) {
+            *self.outcome.lock().unwrap_or_else(|e| e.into_inner()) = outcome;
+        }
         self.tx.send(ev).await.is_ok()
+    }
+}
+
+/// A turn's outcome from the event that ends it: complete, stopped, cancelled, timed_out or
+/// failed.
+fn outcome_of(ev: &TurnEvent) -> Option<&'static str> {
+    match ev {
+        TurnEvent::Failed { .. } => Some("failed"),
+        TurnEvent::Complete {
+            error: None,
+            stop_reason,
+            ..
+        } if stop_reason == "cancelled" => Some("cancelled"),
+        TurnEvent::Complete { error: None, .. } => Some("complete"),
+        TurnEvent::Complete { error: Some(e), .. } if e == "Stopped." => Some("stopped"),
+        TurnEvent::Complete { error: Some(e), .. } if e.starts_with("The reply took longer") => {
+            Some("timed_out")
+        }
+        TurnEvent::Complete { .. } => Some("failed"),
+        _ => None,
+    }
+}
+
+/// A background run's outcome from its final status.
+fn run_outcome(status: &str) -> &'static str {
+    match status {
+        "completed" => "complete",
+        "cancelled" => "cancelled",
+        _ => "failed",
     }
 }
 
@@ -356,10 +391,31 @@ pub async fn start_turn(
             },
         );
     let state = state.clone();
-    tokio::spawn(async move {
-        let _slot = slot;
-        run_turn(state, client, turn, Sink { tx }, stop_rx).await
-    });
+    let outcome = Arc::new(Mutex::new("failed"));
+    let sink = Sink {
+        tx,
+        outcome: outcome.clone(),
+    };
+    // Every log line of the turn carries its id (and, through the parent span, the request's).
+    let span = tracing::info_span!("chat_turn", turn_id = %turn.id, agent_id = %turn.agent_id);
+    let (turn_id, background) = (turn.id.clone(), turn.background);
+    tokio::spawn(
+        async move {
+            let _slot = slot;
+            let db = state.db.clone();
+            run_turn(state, client, turn, sink, stop_rx).await;
+            let mut ended = *outcome.lock().unwrap_or_else(|e| e.into_inner());
+            if background {
+                match db::chat::run(&db, &turn_id).await {
+                    Ok(Some(run)) => ended = run_outcome(&run.status),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "chat run read"),
+                }
+            }
+            metrics::counter!("letta_admin_chat_turns_total", "outcome" => ended).increment(1);
+        }
+        .instrument(span),
+    );
     Ok(rx)
 }
 
@@ -412,6 +468,7 @@ async fn run_turn(
     let on_position = move |position: usize| {
         let _ = position_tx.try_send(TurnEvent::Waiting { position });
     };
+    let waiting_since = Instant::now();
     let lease = {
         let acquire = rt
             .locks
@@ -433,6 +490,8 @@ async fn run_turn(
             }
         }
     };
+    metrics::histogram!("letta_admin_agent_lock_wait_seconds")
+        .record(waiting_since.elapsed().as_secs_f64());
     let lease = match lease {
         Some(Ok(lease)) => lease,
         Some(Err(LockError::Unavailable)) => {
