@@ -39,6 +39,13 @@ if [ "${1:-}" = "--test" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
   fi
+  # A real reverse proxy for the proxy tests (tests/auth.rs), and openssl for its certificate.
+  if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+    say "installing nginx"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light openssl >/dev/null
+  fi
   if [ ! -d end2end/node_modules/@playwright/test ]; then
     say "installing the Playwright packages"
     (cd end2end && npm ci --no-audit --no-fund --silent)

@@ -38,7 +38,7 @@ step "clippy (browser)"
 
 step "unit, integration and contract tests"
 LETTA_BASE_URL=$LETTA_TEST_URL LETTA_SERVER_PASSWORD=$LETTA_TEST_PASSWORD LETTA_CONTRACT_REQUIRED=1 \
-  cargo test --features ssr
+  NGINX_REQUIRED=1 cargo test --features ssr
 
 step "browser tests"
 E2E_LETTA_URL=$LETTA_TEST_URL E2E_LETTA_PASSWORD=$LETTA_TEST_PASSWORD scripts/e2e.sh

@@ -26,6 +26,8 @@ struct Inner {
     /// No other live instance at the last heartbeat: caches of what Letta holds can only have
     /// been changed through this process.
     alone: AtomicBool,
+    /// Stopped cleanly: no more heartbeats (and no new id).
+    stopped: AtomicBool,
 }
 
 fn new_id() -> String {
@@ -55,6 +57,7 @@ impl Instance {
             expiry,
             db: db.clone(),
             alone: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
         }));
         instance.refresh_alone().await;
         let beat = instance.clone();
@@ -63,6 +66,9 @@ impl Instance {
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every.tick().await;
+                if beat.0.stopped.load(Ordering::SeqCst) {
+                    return;
+                }
                 beat.heartbeat().await;
             }
         });
@@ -141,6 +147,7 @@ impl Instance {
 
     /// A clean stop: the instance ends at once (no one waits for its expiry).
     pub async fn stop(&self) {
+        self.0.stopped.store(true, Ordering::SeqCst);
         if let Err(e) = db::instances::deregister(&self.0.db, &self.id()).await {
             tracing::error!(error = %e, "could not deregister this instance");
         }

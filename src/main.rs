@@ -12,6 +12,12 @@ USAGE:
                                              the password is read from standard input
     letta-admin reset-password <name>        set a new password (read from standard input)
                                              and end the user's sessions; also re-enables them
+    letta-admin backup <path> [--force]      copy the database to <path> (safe while the
+                                             dashboard runs) and the secret key file to
+                                             <path>.key; --force replaces existing files
+    letta-admin restore <path>               replace the database with the backup <path> (and
+                                             the key file with <path>.key if there is one);
+                                             refused while a dashboard uses the database
 
 Configuration comes from environment variables: see the README.";
 
@@ -53,6 +59,7 @@ fn read_password() -> Result<String, String> {
 // cores.
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> ExitCode {
+    letta_admin::auth::password::keep_hash_memory_off_the_heap();
     init_tracing();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -76,6 +83,11 @@ async fn main() -> ExitCode {
             Ok(pw) => cli::reset_password(&config, name, pw).await,
             Err(e) => Err(e.into()),
         },
+        ["backup", path] => letta_admin::backup::backup(&config, path.as_ref(), false).await,
+        ["backup", "--force", path] | ["backup", path, "--force"] => {
+            letta_admin::backup::backup(&config, path.as_ref(), true).await
+        }
+        ["restore", path] => letta_admin::backup::restore(&config, path.as_ref()).await,
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             Ok(())

@@ -503,3 +503,213 @@ async fn an_https_only_dashboard_uses_a_host_only_secure_cookie() {
         "{session}"
     );
 }
+
+/// A real nginx (Debian's package) in front of the app: plain http on one port and TLS (a
+/// self-signed certificate made with openssl) on another, both sending the usual forwarding
+/// headers. `None` (the test is skipped) when nginx is not installed, unless
+/// `NGINX_REQUIRED=1` (scripts/test.sh) makes that a failure.
+struct Nginx {
+    child: std::process::Child,
+    http: String,
+    https: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn nginx_in_front_of(app: &common::TestApp) -> Option<Nginx> {
+    let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    let Some(bin) = bin else {
+        assert!(
+            std::env::var("NGINX_REQUIRED").as_deref() != Ok("1"),
+            "NGINX_REQUIRED=1 but nginx is not installed"
+        );
+        eprintln!("SKIPPED: nginx is not installed");
+        return None;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(d.join("key.pem"))
+        .arg("-out")
+        .arg(d.join("cert.pem"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success(), "openssl could not make a certificate");
+    let (http, https) = (free_port(), free_port());
+    let forward = format!(
+        "proxy_pass http://{upstream};
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Request-Id $request_id;",
+        upstream = app.addr
+    );
+    let conf = format!(
+        "daemon off;
+        pid {d}/nginx.pid;
+        error_log {d}/error.log;
+        events {{ worker_connections 64; }}
+        http {{
+          access_log off;
+          client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;
+          fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+          server {{ listen 127.0.0.1:{http}; location / {{ {forward} }} }}
+          server {{
+            listen 127.0.0.1:{https} ssl;
+            ssl_certificate {d}/cert.pem; ssl_certificate_key {d}/key.pem;
+            location / {{ {forward} }}
+          }}
+        }}",
+        d = d.display()
+    );
+    std::fs::write(d.join("nginx.conf"), conf).unwrap();
+    let child = std::process::Command::new(bin)
+        .arg("-p")
+        .arg(&d)
+        .arg("-c")
+        .arg(d.join("nginx.conf"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let nginx = Nginx {
+        child,
+        http: format!("http://127.0.0.1:{http}"),
+        https: format!("https://127.0.0.1:{https}"),
+        _dir: dir,
+    };
+    for _ in 0..200 {
+        if reqwest::get(format!("{}/healthz", nginx.http))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return Some(nginx);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!(
+        "nginx did not come up: {}",
+        std::fs::read_to_string(d.join("error.log")).unwrap_or_default()
+    );
+}
+
+/// Signs in through `base` (the proxy) from loopback address 127.0.0.`n`.
+async fn sign_in_via(base: &str, n: u8, user: &str, pw: &str) -> (u16, Vec<String>) {
+    let c = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, n]))
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let res = c
+        .post(format!("{base}/api/public/login"))
+        .header("accept", "application/json")
+        .form(&[("username", user), ("password", pw)])
+        .send()
+        .await
+        .unwrap();
+    let cookies = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    (res.status().as_u16(), cookies)
+}
+
+#[tokio::test]
+async fn through_a_real_nginx_the_throttle_keys_on_each_client_and_https_makes_the_cookie_secure() {
+    // nginx connects to the app from 127.0.0.1: that is the trusted proxy.
+    let app = common::spawn_app_with(|c| {
+        c.trusted_proxies = letta_admin::proxy::Cidr::parse_list("127.0.0.1").unwrap();
+    })
+    .await;
+    let Some(nginx) = nginx_in_front_of(&app).await else {
+        return;
+    };
+    app.add_user("ada", Role::Staff).await;
+    // A stranger at 127.0.0.8 fails until throttled...
+    for _ in 0..5 {
+        assert_eq!(sign_in_via(&nginx.http, 8, "ada", "bad").await.0, 422);
+    }
+    assert_eq!(sign_in_via(&nginx.http, 8, "ada", PASSWORD).await.0, 429);
+    // ...while ada at 127.0.0.9, through the same proxy, is not (everyone would share the
+    // proxy's address without the trusted-proxy setting).
+    let (status, cookies) = sign_in_via(&nginx.http, 9, "ada", PASSWORD).await;
+    assert_eq!(status, 200);
+    assert!(
+        cookies.iter().all(|c| !c.contains("Secure")),
+        "plain http: {cookies:?}"
+    );
+    // Over TLS at the proxy, the cookie is Secure.
+    let (status, cookies) = sign_in_via(&nginx.https, 10, "ada", PASSWORD).await;
+    assert_eq!(status, 200);
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("letta_admin_session="))
+        .unwrap();
+    assert!(session.contains("; Secure"), "{session}");
+    // The audit log names the real clients, not the proxy.
+    let details: Vec<String> = sqlx::query_scalar(
+        "SELECT COALESCE(detail, '') FROM audit_log WHERE action = 'auth.login'",
+    )
+    .fetch_all(&app.state.db)
+    .await
+    .unwrap();
+    assert!(details.iter().any(|d| d == "127.0.0.8"), "{details:?}");
+    assert!(details.iter().any(|d| d == "127.0.0.10"), "{details:?}");
+    // The proxy's request id reaches the answer.
+    let r = reqwest::get(format!("{}/healthz", nginx.http))
+        .await
+        .unwrap();
+    let id = r.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 32, "nginx's $request_id: {id}");
+}
+
+#[tokio::test]
+async fn through_nginx_without_the_trusted_proxy_setting_everyone_is_the_proxy() {
+    let app = spawn_app().await;
+    let Some(nginx) = nginx_in_front_of(&app).await else {
+        return;
+    };
+    app.add_user("ada", Role::Staff).await;
+    // TLS at a proxy the dashboard does not trust: the cookie stays as configured.
+    let (status, cookies) = sign_in_via(&nginx.https, 13, "ada", PASSWORD).await;
+    assert_eq!(status, 200);
+    assert!(
+        !cookies.is_empty() && cookies.iter().all(|c| !c.contains("Secure")),
+        "{cookies:?}"
+    );
+    for _ in 0..5 {
+        assert_eq!(sign_in_via(&nginx.http, 11, "ada", "bad").await.0, 422);
+    }
+    // Another client is throttled too: the forwarding headers are not believed.
+    assert_eq!(sign_in_via(&nginx.http, 12, "ada", PASSWORD).await.0, 429);
+}

@@ -135,6 +135,21 @@ impl HashPool {
     }
 }
 
+/// Makes every allocation of 1 MiB or more a mapping of its own, returned to the system when
+/// freed. Each argon2 call allocates its 19 MiB and frees it again; glibc's default raises its
+/// mmap threshold after the first such free, and from then on keeps the freed blocks in its
+/// per-thread heaps: measured, 200 parallel sign-ins left the process 370 MB larger for good
+/// even with two hashing threads, and with this call it peaked 47 MB above idle and went back.
+/// Called once, first thing in `main`.
+pub fn keep_hash_memory_off_the_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes an allocator tunable; it is called before other threads
+    // allocate much, and any value is valid for M_MMAP_THRESHOLD up to 32 MiB.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 pub async fn hash(password: String) -> Result<String, AppError> {
     HashPool::global()
         .run(SET_PASSWORD_WAIT, move || {
