@@ -30,6 +30,12 @@ pub trait AgentLease: Send + Sync {
     /// detach): a holder paused past its lease must not touch the agent after another turn
     /// took it.
     fn still_held(&self) -> BoxFuture<'_, bool>;
+
+    /// Lets the next turn in, and returns once it may go. Dropping the lease does the same in
+    /// the background; a turn that ends normally awaits this instead, so its release never
+    /// races the next turn's queueing (on SQLite two writers at once means one sleeps in the
+    /// busy handler, milliseconds on every turn).
+    fn release(self: Box<Self>) -> BoxFuture<'static, ()>;
 }
 
 /// Serialises chat turns per agent; turns on different agents never wait for each other.
@@ -89,6 +95,11 @@ impl AgentLease for Ticket {
     // In one process nothing can take the agent while the ticket lives.
     fn still_held(&self) -> BoxFuture<'_, bool> {
         Box::pin(async { true })
+    }
+
+    fn release(self: Box<Self>) -> BoxFuture<'static, ()> {
+        drop(self);
+        Box::pin(async {})
     }
 }
 
@@ -214,10 +225,15 @@ impl DbAgentLocks {
 struct DbTicket {
     locks: DbAgentLocks,
     id: i64,
+    /// Released explicitly (see [`AgentLease::release`]): nothing left for `drop`.
+    done: bool,
 }
 
 impl Drop for DbTicket {
     fn drop(&mut self) {
+        if self.done {
+            return;
+        }
         let (db, id, released) = (self.locks.db.clone(), self.id, self.locks.released.clone());
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {
@@ -251,6 +267,21 @@ impl AgentLease for DbTicket {
             }
         })
     }
+
+    fn release(mut self: Box<Self>) -> BoxFuture<'static, ()> {
+        self.done = true;
+        let (db, id, released) = (
+            self.locks.db.clone(),
+            self.id,
+            self.locks.released.clone(),
+        );
+        Box::pin(async move {
+            if let Err(e) = crate::db::instances::drop_ticket(&db, id).await {
+                tracing::error!(error = %e, ticket = id, "could not release an agent ticket");
+            }
+            released.notify_waiters();
+        })
+    }
 }
 
 impl AgentLocks for DbAgentLocks {
@@ -275,6 +306,7 @@ impl AgentLocks for DbAgentLocks {
             let ticket = DbTicket {
                 locks: self.clone(),
                 id,
+                done: false,
             };
             let deadline = tokio::time::Instant::now() + wait;
             let mut last = None;

@@ -563,7 +563,7 @@ async fn run_turn(
         None => true,
     };
     sink.send(TurnEvent::Released { detached }).await;
-    drop(lease);
+    lease.release().await;
     rt.finish(&turn.id);
 }
 
