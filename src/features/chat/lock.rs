@@ -270,11 +270,7 @@ impl AgentLease for DbTicket {
 
     fn release(mut self: Box<Self>) -> BoxFuture<'static, ()> {
         self.done = true;
-        let (db, id, released) = (
-            self.locks.db.clone(),
-            self.id,
-            self.locks.released.clone(),
-        );
+        let (db, id, released) = (self.locks.db.clone(), self.id, self.locks.released.clone());
         Box::pin(async move {
             if let Err(e) = crate::db::instances::drop_ticket(&db, id).await {
                 tracing::error!(error = %e, ticket = id, "could not release an agent ticket");
