@@ -17,10 +17,10 @@ scripts/build-release.sh
 work=$(mktemp -d)
 port=${E2E_PORT:-3311}
 export E2E_BASE_URL="http://127.0.0.1:$port" E2E_SERVER_LOG="$work/server.log"
-export E2E_SCREENSHOTS=${E2E_SCREENSHOTS:-$work/screenshots}
+export E2E_SCREENSHOTS=${E2E_SCREENSHOTS:-$work/screenshots} E2E_DATA_DIR="$work/data"
 mkdir -p "$E2E_SCREENSHOTS"
 env -u LETTA_BASE_URL -u LETTA_SERVER_PASSWORD \
-  LETTA_ADMIN_DATA_DIR="$work/data" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site \
+  LETTA_ADMIN_DATA_DIR="$work/data" LETTA_ADMIN_CHAT_SWEEP_SECONDS=3600 LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site \
   RUST_LOG=info ./target/release/letta-admin > "$E2E_SERVER_LOG" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT

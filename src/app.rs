@@ -17,7 +17,7 @@ use crate::{
     features::{
         agents::{detail::AgentPage, page::AgentsPage},
         audit::page::AuditPage,
-        chat::page::ChatPage,
+        chat::{activity::ActivityPage, page::ChatPage},
         home::page::HomePage,
         identities::page::{IdentitiesPage, IdentityPage},
         login::page::LoginPage,
@@ -109,6 +109,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("settings") view={Lazy::<SettingsRoute>::new()}/>
                     <Route path=path!("chat") view={Lazy::<ChatRoute>::new()}/>
+                    <Route path=path!("activity") view={Lazy::<ActivityRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("persons") view=PersonsPage ssr=SsrMode::Async/>
                     <Route path=path!("persons/:id") view={Lazy::<PersonRoute>::new()}/>
                     <Route path=path!("persons/:id/persona") view={Lazy::<PersonaRoute>::new()}/>
@@ -149,6 +150,7 @@ lazy_page! {
     AuditRoute => AuditPage,
     SettingsRoute => SettingsPage,
     ChatRoute => ChatPage,
+    ActivityRoute => ActivityPage,
     PersonRoute => PersonPage,
     PersonaRoute => PersonaPage,
 }

@@ -9,6 +9,8 @@ pub const DEFAULT_PERSONA_LIMIT: i64 = 5000;
 /// Running plus waiting chat turns per user: a few tabs or background runs, not a queue that
 /// keeps everyone else waiting.
 pub const DEFAULT_CHAT_TURNS_PER_USER: usize = 3;
+/// How many days the turn ledger keeps an entry, unless `LETTA_ADMIN_LEDGER_DAYS` says otherwise.
+pub const DEFAULT_LEDGER_DAYS: u32 = 90;
 
 #[derive(Clone)]
 pub struct Config {
@@ -34,6 +36,8 @@ pub struct Config {
     pub chat_sweep_every: Duration,
     /// The most chat turns one user may have running or waiting at once.
     pub chat_turns_per_user: usize,
+    /// How long the turn ledger keeps an entry.
+    pub ledger_days: u32,
     /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
     pub trusted_proxies: Vec<crate::proxy::Cidr>,
     /// An instance (a dashboard process) whose heartbeat is older than this is dead: its chat
@@ -140,6 +144,17 @@ impl Config {
                         format!("LETTA_ADMIN_CHAT_TURNS_PER_USER must be 1 to 100, got {v:?}")
                     })?,
             },
+            ledger_days: match var("LETTA_ADMIN_LEDGER_DAYS") {
+                None => DEFAULT_LEDGER_DAYS,
+                Some(v) => v
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=3650).contains(n))
+                    .ok_or_else(|| {
+                        format!("LETTA_ADMIN_LEDGER_DAYS must be 1 to 3650, got {v:?}")
+                    })?,
+            },
             instance_expiry: seconds("LETTA_ADMIN_INSTANCE_EXPIRY_SECONDS", 10)?,
             metrics_token: match var("LETTA_ADMIN_METRICS_TOKEN") {
                 Some(t) if t.trim().len() < 16 => {
@@ -171,6 +186,7 @@ impl Config {
             chat_turn_max: Duration::from_secs(600),
             chat_sweep_every: Duration::from_secs(30),
             chat_turns_per_user: DEFAULT_CHAT_TURNS_PER_USER,
+            ledger_days: DEFAULT_LEDGER_DAYS,
             trusted_proxies: vec![],
             instance_expiry: Duration::from_secs(10),
             metrics_token: None,

@@ -10,7 +10,10 @@ use common::{
 };
 use letta_admin::{
     auth::Role,
-    features::chat::model::{BackgroundRun, HistoryPage, LineBuffer, PartKind, Sender, TurnEvent},
+    features::chat::model::{
+        ActivityPage, BackgroundRun, HistoryPage, LedgerEntry, LineBuffer, PartKind, Sender,
+        TurnEvent,
+    },
     features::persons::api::{CreateOutcome, PersonDetail},
 };
 
@@ -183,6 +186,40 @@ async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     panic!("timed out waiting for: {what}");
 }
 
+/// The Chat activity screen's data, as an operator sees it (`filter` as form fields).
+async fn activity(app: &TestApp, op: &reqwest::Client, filter: &[(&str, &str)]) -> ActivityPage {
+    // An empty filter still needs one field to name the argument.
+    let form = if filter.is_empty() {
+        vec![("filter[user]", "")]
+    } else {
+        filter.to_vec()
+    };
+    let a = app.call(op, "operator/chat/activity", &form).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    a.json()
+}
+
+/// The ledger, newest first, once no turn in it is running any more (a turn's entry is
+/// completed right after its last event).
+async fn ledger(app: &TestApp, op: &reqwest::Client) -> Vec<LedgerEntry> {
+    let mut entries = vec![];
+    eventually("every ledger entry has ended", async || {
+        entries = activity(app, op, &[]).await.entries;
+        entries.iter().all(|e| e.outcome.is_some())
+    })
+    .await;
+    entries
+}
+
+/// The newest turn's ledger entry, with its outcome, reason, attach and detach.
+async fn last_turn(app: &TestApp, op: &reqwest::Client) -> LedgerEntry {
+    ledger(app, op).await.remove(0)
+}
+
+fn why(e: &LedgerEntry) -> &str {
+    e.reason.as_deref().unwrap_or("")
+}
+
 /// Nothing attached to the agent and nothing in the journal.
 async fn assert_clean(app: &TestApp, fake: &FakeLetta, agent_id: &str) {
     assert!(
@@ -240,6 +277,20 @@ async fn a_turn_attaches_sends_as_the_person_streams_and_detaches() {
     assert!(actions
         .iter()
         .any(|(actor, action, _)| action == "chat.send" && actor.as_deref() == Some("sam")));
+
+    // The ledger has the turn: who, for whom, where, and how it went.
+    let entries = ledger(&app, &op).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let e = &entries[0];
+    assert_eq!((e.user.as_str(), e.person.as_str()), ("sam", "ada"));
+    assert_eq!(e.agent_id, agent);
+    assert_eq!(e.outcome.as_deref(), Some("complete"));
+    assert_eq!(e.reason, None);
+    assert_eq!(e.attach.as_deref(), Some("attached"));
+    assert_eq!(e.detach.as_deref(), Some("detached"));
+    assert_eq!(e.total_tokens, Some(103));
+    assert!(e.wait_ms.is_some() && e.run_ms.is_some(), "{e:?}");
+    assert!(!e.background);
 }
 
 #[tokio::test]
@@ -260,6 +311,12 @@ async fn a_block_attached_before_the_turn_stays_attached() {
     assert_eq!(journal_len(&app).await, 0);
     // No detach was sent at all.
     assert_eq!(fake.request_count("PATCH", "/v1/agents/*/detach/*"), 0);
+    let e = last_turn(&app, &op).await;
+    assert_eq!(e.outcome.as_deref(), Some("complete"));
+    assert_eq!(
+        (e.attach.as_deref(), e.detach.as_deref()),
+        (Some("already"), None)
+    );
 }
 
 #[tokio::test]
@@ -280,6 +337,14 @@ async fn a_server_error_on_send_still_detaches() {
     assert!(!format!("{events:?}").contains(common::fake_letta::SECRET_MARKER));
     assert!(released(&events));
     assert_clean(&app, &fake, &agent).await;
+    let e = last_turn(&app, &op).await;
+    assert_eq!(e.outcome.as_deref(), Some("failed"));
+    assert!(why(&e).contains("HTTP 500"), "{e:?}");
+    assert!(!why(&e).contains(common::fake_letta::SECRET_MARKER));
+    assert_eq!(
+        (e.attach.as_deref(), e.detach.as_deref()),
+        (Some("attached"), Some("detached"))
+    );
 }
 
 #[tokio::test]
@@ -301,6 +366,10 @@ async fn a_stream_cut_half_way_still_detaches() {
     assert!(error.unwrap().contains("ended the reply early"));
     assert!(released(&events));
     assert_clean(&app, &fake, &agent).await;
+    let e = last_turn(&app, &op).await;
+    assert_eq!(e.outcome.as_deref(), Some("failed"));
+    assert!(why(&e).contains("ended the reply early"), "{e:?}");
+    assert_eq!(e.detach.as_deref(), Some("detached"));
 
     // A connection reset in the middle of the body: the same.
     fake.clear_faults();
@@ -313,6 +382,9 @@ async fn a_stream_cut_half_way_still_detaches() {
     assert!(complete(&events).1.is_some());
     assert!(released(&events));
     assert_clean(&app, &fake, &agent).await;
+    let entries = ledger(&app, &op).await;
+    assert_eq!(entries.len(), 2, "one entry per turn: {entries:?}");
+    assert_eq!(entries[0].outcome.as_deref(), Some("failed"));
 }
 
 #[tokio::test]
@@ -335,6 +407,10 @@ async fn a_timeout_still_detaches() {
     );
     assert!(released(&events));
     assert_clean(&app, &fake, &agent).await;
+    let e = last_turn(&app, &op).await;
+    assert_eq!(e.outcome.as_deref(), Some("timed_out"), "{e:?}");
+    assert!(why(&e).contains("did not answer in time"));
+    assert_eq!(e.detach.as_deref(), Some("detached"));
 }
 
 #[tokio::test]
@@ -357,6 +433,12 @@ async fn a_failed_attach_leaves_nothing_attached() {
     assert!(released(&events));
     assert!(fake.sends().is_empty(), "nothing sent without the persona");
     assert_clean(&app, &fake, &agent).await;
+    let e = last_turn(&app, &op).await;
+    assert_eq!(e.outcome.as_deref(), Some("failed"));
+    assert!(why(&e).contains("HTTP 500"), "{e:?}");
+    assert_eq!(e.attach.as_deref(), Some("failed"));
+    // A failed attach may still have happened on the server: the detach ran anyway.
+    assert_eq!(e.detach.as_deref(), Some("detached"));
 }
 
 #[tokio::test]
@@ -370,6 +452,9 @@ async fn a_failed_detach_is_retried_by_the_next_turn_and_the_sweeper() {
     let events = turn(&app, &staff, &agent, ada.id, "hi").await;
     assert!(!released(&events), "the detach failed and says so");
     assert_eq!(journal_len(&app).await, 1, "the journal keeps the block");
+    let e = last_turn(&app, &op).await;
+    assert_eq!(e.outcome.as_deref(), Some("complete"));
+    assert_eq!(e.detach.as_deref(), Some("failed"));
 
     // While the detach keeps failing, no other person's turn may start on the agent.
     let events = turn(&app, &staff, &agent, bob.id, "hi").await;
@@ -381,6 +466,13 @@ async fn a_failed_detach_is_retried_by_the_next_turn_and_the_sweeper() {
     );
     assert_eq!(fake.sends().len(), 1, "bob's message was not sent");
     assert_eq!(fake.max_personas_attached(), 1);
+    let e = last_turn(&app, &op).await;
+    assert_eq!(
+        (e.person.as_str(), e.outcome.as_deref()),
+        ("bob", Some("failed"))
+    );
+    assert!(why(&e).contains("still attached"), "{e:?}");
+    assert_eq!((e.attach.as_deref(), e.detach.as_deref()), (None, None));
 
     // Letta is fine again: the sweeper detaches the leftover.
     fake.clear_faults();
@@ -423,6 +515,10 @@ async fn a_browser_that_leaves_mid_stream_cancels_the_run_and_the_block_is_detac
         app.state.chat.active_turns() == 0
     })
     .await;
+    let e = last_turn(&app, &op).await;
+    assert_eq!(e.outcome.as_deref(), Some("cancelled"), "{e:?}");
+    assert!(why(&e).contains("page was closed"), "{e:?}");
+    assert_eq!(e.detach.as_deref(), Some("detached"));
 }
 
 #[tokio::test]
@@ -472,6 +568,9 @@ async fn stop_cancels_the_run_and_detaches() {
     assert_eq!(error.as_deref(), Some("Stopped."));
     assert!(released(&rest));
     assert_clean(&app, &fake, &agent).await;
+    let e = last_turn(&app, &op).await;
+    assert_eq!(e.outcome.as_deref(), Some("stopped"));
+    assert_eq!(e.detach.as_deref(), Some("detached"));
 }
 
 #[tokio::test]
@@ -739,6 +838,11 @@ async fn a_background_turn_runs_to_completion_and_detaches() {
         sends[0].sender_id.as_deref(),
         Some(ada.identity_id.as_str())
     );
+    let e = last_turn(&app, &op).await;
+    assert!(e.background);
+    assert_eq!(e.outcome.as_deref(), Some("complete"));
+    assert_eq!(e.run_id, runs[0].run_id);
+    assert_eq!(e.detach.as_deref(), Some("detached"));
 }
 
 #[tokio::test]
@@ -1177,4 +1281,245 @@ async fn each_turn_is_counted_by_its_outcome() {
     })
     .await;
     assert!(waits() >= waited + 2.0);
+}
+
+#[tokio::test]
+async fn detach_now_clears_a_stuck_journal_row_and_only_operators_see_the_activity() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    let detach = format!("/v1/agents/{agent}/core-memory/blocks/detach/*");
+    fake.fault("PATCH", &detach, Fault::server_error());
+    let events = turn(&app, &staff, &agent, ada.id, "hi").await;
+    assert!(!released(&events));
+    last_turn(&app, &op).await;
+
+    // Staff may chat but not read the ledger.
+    let denied = app
+        .call(&staff, "operator/chat/activity", &[("filter[user]", "")])
+        .await;
+    assert_eq!(denied.status, 403);
+
+    let page = activity(&app, &op, &[]).await;
+    assert_eq!(page.journal.len(), 1, "{:?}", page.journal);
+    let row = &page.journal[0];
+    assert_eq!(
+        (row.agent_id.as_str(), row.block_id.as_str()),
+        (agent.as_str(), ada.block_id.as_str())
+    );
+    assert_eq!(row.person.as_deref(), Some("ada"));
+    assert!(!row.running, "its turn has ended: the row is stuck");
+
+    // While Letta still fails, "detach now" says so and the row stays.
+    let a = app
+        .call(
+            &op,
+            "operator/chat/detach-now",
+            &[("turn_id", &row.turn_id)],
+        )
+        .await;
+    assert_eq!(a.status, 502, "{}", a.body);
+    assert_eq!(journal_len(&app).await, 1);
+
+    fake.clear_faults();
+    let a = app
+        .call(
+            &staff,
+            "operator/chat/detach-now",
+            &[("turn_id", &row.turn_id)],
+        )
+        .await;
+    assert_eq!(a.status, 403);
+    let a = app
+        .call(
+            &op,
+            "operator/chat/detach-now",
+            &[("turn_id", &row.turn_id)],
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.json::<bool>());
+    assert_clean(&app, &fake, &agent).await;
+    assert!(activity(&app, &op, &[]).await.journal.is_empty());
+    assert!(app
+        .audit_actions()
+        .await
+        .iter()
+        .any(|(actor, action, _)| action == "chat.detach_now" && actor.as_deref() == Some("olga")));
+    // Again: already gone.
+    let a = app
+        .call(
+            &op,
+            "operator/chat/detach-now",
+            &[("turn_id", &row.turn_id)],
+        )
+        .await;
+    assert!(!a.json::<bool>());
+}
+
+#[tokio::test]
+async fn the_ledger_filters_pages_charts_and_prunes() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let bob = person(&app, &op, "bob").await;
+    let agent = fake.add_agent("helper");
+    let other = fake.add_agent("other");
+    for i in 0..3 {
+        turn(&app, &staff, &agent, ada.id, &format!("a{i}")).await;
+    }
+    turn(&app, &op, &other, bob.id, "b").await;
+    fake.fault(
+        "POST",
+        &format!("/v1/agents/{other}/messages/stream"),
+        Fault::server_error(),
+    );
+    turn(&app, &op, &other, bob.id, "b fails").await;
+    assert_eq!(ledger(&app, &op).await.len(), 5);
+
+    let page = activity(&app, &op, &[("filter[agent]", &agent)]).await;
+    assert_eq!(page.entries.len(), 3);
+    assert!(page
+        .entries
+        .iter()
+        .all(|e| e.agent_id == agent && e.person == "ada"));
+    let bob_id = bob.id.to_string();
+    let page = activity(&app, &op, &[("filter[person]", &bob_id)]).await;
+    assert_eq!(page.entries.len(), 2);
+    let page = activity(&app, &op, &[("filter[user]", "olga")]).await;
+    assert_eq!(page.entries.len(), 2);
+    let page = activity(&app, &op, &[("filter[outcome]", "failed")]).await;
+    assert_eq!(page.entries.len(), 1);
+    assert_eq!(page.entries[0].person, "bob");
+    // The choices name what the ledger holds.
+    assert_eq!(page.users, vec!["olga".to_string(), "sam".to_string()]);
+    assert_eq!(page.persons.len(), 2);
+    // The chart counts today's five turns, one failed, in its last bar.
+    assert_eq!(page.chart.bars.len(), 14);
+    assert_eq!(
+        *page.chart.bars.last().unwrap(),
+        (1, 1),
+        "filtered to failures"
+    );
+    let all = activity(&app, &op, &[]).await;
+    assert_eq!(*all.chart.bars.last().unwrap(), (5, 1));
+    assert!(all.chart.bars[..13].iter().all(|b| *b == (0, 0)));
+
+    // Bad filters are refused beside their field.
+    for (field, value) in [
+        ("filter[outcome]", "exploded"),
+        ("filter[agent]", "../etc"),
+        ("filter[from]", "yesterday"),
+    ] {
+        let a = app
+            .call(&op, "operator/chat/activity", &[(field, value)])
+            .await;
+        assert_eq!(a.status, 422, "{field}={value}: {}", a.body);
+    }
+
+    // Keyset pages of 50, newest first, no entry twice or lost.
+    let db = &app.state.db;
+    let now = letta_admin::db::now_ms();
+    for i in 0..100 {
+        letta_admin::db::ledger::queued(
+            db,
+            &letta_admin::db::ledger::NewTurn {
+                turn_id: &format!("seeded-{i}"),
+                instance_id: &app.state.instance.id(),
+                user_id: 1,
+                username: "seed",
+                person_id: ada.id,
+                person: "ada",
+                agent_id: &agent,
+                background: false,
+                queued_at: now - 1000 + i,
+            },
+        )
+        .await
+        .unwrap();
+        letta_admin::db::ledger::ended(
+            db,
+            &format!("seeded-{i}"),
+            &letta_admin::db::ledger::TurnEnd {
+                ended_at: now,
+                outcome: "complete".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let first = activity(&app, &op, &[("filter[user]", "seed")]).await;
+    assert_eq!(first.entries.len(), 50);
+    assert_eq!(first.newer, None);
+    let before = first.older.unwrap().to_string();
+    let second = activity(
+        &app,
+        &op,
+        &[("filter[user]", "seed"), ("filter[before]", &before)],
+    )
+    .await;
+    assert_eq!(second.entries.len(), 50);
+    assert_eq!(second.older, None);
+    let mut ids: Vec<i64> = first
+        .entries
+        .iter()
+        .chain(&second.entries)
+        .map(|e| e.id)
+        .collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 100);
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
+    let after = second.newer.unwrap().to_string();
+    let back = activity(
+        &app,
+        &op,
+        &[("filter[user]", "seed"), ("filter[after]", &after)],
+    )
+    .await;
+    assert_eq!(back.entries, first.entries);
+
+    // Pruning drops ended entries older than the configured days, and nothing else.
+    sqlx::query("UPDATE chat_turns SET queued_at = $1 WHERE username = 'seed'")
+        .bind(now - 91 * 86_400_000)
+        .execute(db)
+        .await
+        .unwrap();
+    letta_admin::features::chat::service::prune_ledger(&app.state).await;
+    assert!(activity(&app, &op, &[("filter[user]", "seed")])
+        .await
+        .entries
+        .is_empty());
+    assert_eq!(ledger(&app, &op).await.len(), 5);
+}
+
+#[tokio::test]
+async fn a_turn_whose_instance_died_ends_in_the_ledger_as_interrupted() {
+    let (app, fake, op, _staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    let db = &app.state.db;
+    // A turn queued by an instance that never heartbeats again (killed mid-turn).
+    letta_admin::db::ledger::queued(
+        db,
+        &letta_admin::db::ledger::NewTurn {
+            turn_id: "turn-of-the-dead",
+            instance_id: "instance-gone",
+            user_id: 1,
+            username: "sam",
+            person_id: ada.id,
+            person: "ada",
+            agent_id: &agent,
+            background: false,
+            queued_at: letta_admin::db::now_ms(),
+        },
+    )
+    .await
+    .unwrap();
+    let running = activity(&app, &op, &[("filter[outcome]", "running")]).await;
+    assert_eq!(running.entries.len(), 1);
+    letta_admin::features::chat::service::sweep(&app.state).await;
+    let e = last_turn(&app, &op).await;
+    assert_eq!(e.turn_id, "turn-of-the-dead");
+    assert_eq!(e.outcome.as_deref(), Some("interrupted"));
+    assert!(why(&e).contains("stopped before it ended"));
 }

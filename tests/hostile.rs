@@ -492,6 +492,20 @@ impl World {
                 &[],
                 &[],
             ),
+            // The turn ledger names persons and users (restricted characters) and gives reasons
+            // in the dashboard's own words; the filter is reflected from the URL.
+            page("/activity".into(), op, &[], &[]),
+            page(
+                format!(
+                    "/activity?user={}&agent={}&outcome={}",
+                    q(v.short("quser")),
+                    q(v.short("qagent2")),
+                    q(v.short("qoutcome"))
+                ),
+                op,
+                &[],
+                &[],
+            ),
             // Usernames are a-z, 0-9, _ and - only: nothing hostile can be shown here.
             page("/users".into(), admin, &[], &[]),
             page(

@@ -43,7 +43,7 @@ test.describe.serial('letta-admin in a browser', () => {
     const errors = watchConsole(page);
     await signIn(page, ADMIN);
     const nav = page.getByRole('navigation', { name: 'Main' });
-    await expect(nav.getByRole('link')).toHaveText(['Overview', 'Identities', 'Chat', 'Persons', 'Agents', 'Settings', 'Users', 'Audit log']);
+    await expect(nav.getByRole('link')).toHaveText(['Overview', 'Identities', 'Chat', 'Persons', 'Agents', 'Chat activity', 'Settings', 'Users', 'Audit log']);
     await nav.getByRole('link', { name: 'Users' }).click();
     await hydrated(page);
     for (const [who, role] of [[OPERATOR, 'operator'], [STAFF, 'staff']] as const) {
@@ -67,7 +67,7 @@ test.describe.serial('letta-admin in a browser', () => {
   test('the operator sees exactly the operator navigation', async ({ page }) => {
     await signIn(page, OPERATOR);
     const nav = page.getByRole('navigation', { name: 'Main' });
-    await expect(nav.getByRole('link')).toHaveText(['Overview', 'Identities', 'Chat', 'Persons', 'Agents', 'Settings']);
+    await expect(nav.getByRole('link')).toHaveText(['Overview', 'Identities', 'Chat', 'Persons', 'Agents', 'Chat activity', 'Settings']);
     await page.goto('/users');
     await expect(page.getByRole('heading', { name: 'Not allowed' })).toBeVisible();
     await signOut(page);

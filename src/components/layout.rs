@@ -21,6 +21,7 @@ pub const NAV: &[(&str, &str, Role)] = &[
     ("/chat", "Chat", Role::Staff),
     ("/persons", "Persons", Role::Staff),
     ("/agents", "Agents", Role::Staff),
+    ("/activity", "Chat activity", Role::Operator),
     ("/settings", "Settings", Role::Operator),
     ("/users", "Users", Role::Admin),
     ("/audit", "Audit log", Role::Admin),
@@ -155,6 +156,7 @@ mod tests {
                 "Chat",
                 "Persons",
                 "Agents",
+                "Chat activity",
                 "Settings"
             ]
         );
@@ -166,6 +168,7 @@ mod tests {
                 "Chat",
                 "Persons",
                 "Agents",
+                "Chat activity",
                 "Settings",
                 "Users",
                 "Audit log"

@@ -66,6 +66,18 @@ pub async fn attachments(db: &SqlitePool) -> Result<Vec<AttachmentRow>, sqlx::Er
     .await
 }
 
+pub async fn attachment(
+    db: &SqlitePool,
+    turn_id: &str,
+) -> Result<Option<AttachmentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {ATTACHMENT} FROM chat_attachments WHERE turn_id = $1"
+    ))
+    .bind(turn_id)
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn attachments_on(
     db: &SqlitePool,
     agent_id: &str,

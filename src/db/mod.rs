@@ -6,6 +6,7 @@ pub mod audit;
 pub mod block_versions;
 pub mod chat;
 pub mod instances;
+pub mod ledger;
 pub mod login_attempts;
 pub mod persons;
 pub mod saga;

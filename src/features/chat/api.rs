@@ -65,3 +65,17 @@ pub async fn chat_runs(agent_id: String) -> Result<Vec<BackgroundRun>, AppError>
     let ctx = crate::auth::guard::require_role(crate::auth::Role::Staff).await?;
     super::service::background_runs(&ctx.state, &agent_id).await
 }
+
+/// The turn ledger, filtered and paged, with its chart and the journal (operators).
+#[server(prefix = "/api", endpoint = "operator/chat/activity")]
+pub async fn chat_activity(filter: ActivityFilter) -> Result<ActivityPage, AppError> {
+    let ctx = crate::auth::guard::require_role(crate::auth::Role::Operator).await?;
+    super::ledger::activity(&ctx, filter).await
+}
+
+/// "Detach now" for a block the journal still holds. `false`: it was already gone.
+#[server(prefix = "/api", endpoint = "operator/chat/detach-now")]
+pub async fn chat_detach_now(turn_id: String) -> Result<bool, AppError> {
+    let ctx = crate::auth::guard::require_role(crate::auth::Role::Operator).await?;
+    super::ledger::detach_now(&ctx, &turn_id).await
+}

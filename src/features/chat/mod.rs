@@ -2,7 +2,10 @@
 //! block, sends with the person's identity as `sender_id`, and detaches the block again:
 //! always, and never two persons' blocks on one agent at once (see `service`).
 
+pub mod activity;
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod ledger;
 #[cfg(feature = "ssr")]
 pub mod lock;
 pub mod model;

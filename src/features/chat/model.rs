@@ -194,6 +194,96 @@ pub struct BackgroundRun {
     pub finished: bool,
 }
 
+// ---- the turn ledger (Chat activity) --------------------------------------------------------
+
+/// The outcomes a turn can end with, and `running` for one that has not ended.
+pub const OUTCOMES: &[&str] = &[
+    "complete",
+    "cancelled",
+    "stopped",
+    "timed_out",
+    "failed",
+    "interrupted",
+    "running",
+];
+
+/// What the Chat activity screen lists: every filter optional; the dates `YYYY-MM-DD`,
+/// inclusive, UTC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ActivityFilter {
+    pub agent: Option<String>,
+    pub person: Option<i64>,
+    pub user: Option<String>,
+    pub outcome: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Cursor: entries older than this id.
+    pub before: Option<i64>,
+    /// Cursor: entries newer than this id.
+    pub after: Option<i64>,
+}
+
+/// One chat turn as the ledger recorded it. Times are UTC milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub id: i64,
+    pub turn_id: String,
+    pub user: String,
+    pub person_id: i64,
+    pub person: String,
+    pub agent_id: String,
+    pub background: bool,
+    pub queued_at: i64,
+    /// How long the turn waited for the agent (`None`: it never got it).
+    pub wait_ms: Option<i64>,
+    /// From getting the agent to the end (`None`: not both happened).
+    pub run_ms: Option<i64>,
+    pub run_id: Option<String>,
+    /// `None` while the turn runs.
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+    pub attach: Option<String>,
+    pub detach: Option<String>,
+    pub total_tokens: Option<i64>,
+}
+
+/// Turns and failures per bucket of time, for the chart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityChart {
+    pub from: i64,
+    pub bucket_ms: i64,
+    /// One per bucket from `from` on, empty buckets included: (turns, failures).
+    pub bars: Vec<(i64, i64)>,
+}
+
+/// A persona block the chat journal still holds (a detach that failed, or a turn that is
+/// running right now).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalRow {
+    pub turn_id: String,
+    pub agent_id: String,
+    pub block_id: String,
+    pub person: Option<String>,
+    pub since: i64,
+    /// Its turn is still running (on this or another dashboard process).
+    pub running: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityPage {
+    pub entries: Vec<LedgerEntry>,
+    /// Cursor for the newer page (`after`), if there is one.
+    pub newer: Option<i64>,
+    /// Cursor for the older page (`before`), if there is one.
+    pub older: Option<i64>,
+    pub chart: ActivityChart,
+    pub journal: Vec<JournalRow>,
+    /// The filter's choices: agents, persons (id, username) and users seen in the ledger.
+    pub agents: Vec<String>,
+    pub persons: Vec<(i64, String)>,
+    pub users: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,6 +45,8 @@ const KNOWN_BLOCKS_FRESH: Duration = Duration::from_secs(30);
 const CANCEL_DRAIN: Duration = Duration::from_secs(10);
 /// Keep-alive to the page while a turn waits (a dead browser is noticed on the next write).
 const HEARTBEAT: Duration = Duration::from_secs(5);
+/// How often the sweeper drops old ledger entries.
+const LEDGER_PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 struct ActiveTurn {
     user_id: i64,
@@ -60,7 +62,7 @@ type KnownBlocks = (HashSet<String>, Instant);
 /// The chat's shared state: the per-agent locks and the turns running in this process.
 #[derive(Clone)]
 pub struct ChatRuntime {
-    locks: Arc<dyn AgentLocks>,
+    pub(super) locks: Arc<dyn AgentLocks>,
     active: Arc<Mutex<HashMap<String, ActiveTurn>>>,
     known_blocks: Arc<Mutex<HashMap<String, KnownBlocks>>>,
     /// Turns each user has running or waiting (see [`UserSlot`]).
@@ -263,20 +265,102 @@ struct Turn {
     by: String,
 }
 
+/// What the turn ledger records of a turn as it runs, most of it from the events the page is
+/// told.
+struct Notes {
+    outcome: &'static str,
+    reason: Option<String>,
+    usage: Option<Usage>,
+    started_at: Option<i64>,
+    attach: Option<&'static str>,
+    detach: Option<&'static str>,
+    run_id: Option<String>,
+    page_gone: bool,
+    /// The Letta server did not answer in time (the request timeout, not the turn's limit).
+    letta_timeout: bool,
+}
+
+impl Default for Notes {
+    fn default() -> Self {
+        Notes {
+            outcome: "failed",
+            reason: None,
+            usage: None,
+            started_at: None,
+            attach: None,
+            detach: None,
+            run_id: None,
+            page_gone: false,
+            letta_timeout: false,
+        }
+    }
+}
+
+impl Notes {
+    fn hear(&mut self, ev: &TurnEvent) {
+        if let Some(outcome) = outcome_of(ev) {
+            self.outcome = outcome;
+        }
+        match ev {
+            TurnEvent::Failed { message } => self.reason = Some(message.clone()),
+            TurnEvent::Complete { usage, error, .. } => {
+                self.reason = error.clone();
+                self.usage = usage.clone();
+            }
+            TurnEvent::Sending { pre_attached: true } => self.attach = Some("already"),
+            TurnEvent::Background { run_id } => self.run_id = Some(run_id.clone()),
+            _ => {}
+        }
+    }
+
+    /// The ledger's entry for a turn that ended now.
+    fn end(&self) -> db::ledger::TurnEnd {
+        let reason = match &self.reason {
+            None if self.page_gone && self.outcome == "cancelled" => {
+                Some("The page was closed during the reply, so the run was cancelled.".into())
+            }
+            reason => reason.clone(),
+        };
+        let tokens = |f: fn(&Usage) -> u64| self.usage.as_ref().map(|u| f(u) as i64);
+        let outcome = match self.outcome {
+            "failed" if self.letta_timeout => "timed_out",
+            outcome => outcome,
+        };
+        db::ledger::TurnEnd {
+            started_at: self.started_at,
+            ended_at: db::now_ms(),
+            run_id: self.run_id.clone(),
+            outcome: outcome.to_string(),
+            reason,
+            attach: self.attach.map(str::to_string),
+            detach: self.detach.map(str::to_string),
+            prompt_tokens: tokens(|u| u.prompt_tokens),
+            completion_tokens: tokens(|u| u.completion_tokens),
+            total_tokens: tokens(|u| u.total_tokens),
+        }
+    }
+}
+
 /// Events to the page. A page that went away is remembered, not an error: the turn goes on
 /// to its clean end.
 struct Sink {
     tx: mpsc::Sender<TurnEvent>,
-    /// How the turn ended, as the page was told (for the turn counter).
-    outcome: Arc<Mutex<&'static str>>,
+    /// What the ledger will record (and the turn counter count) when the turn ends.
+    notes: Arc<Mutex<Notes>>,
 }
 
 impl Sink {
     async fn send(&self, ev: TurnEvent) -> bool {
-        if let Some(outcome) = outcome_of(&ev) {
-            *self.outcome.lock().unwrap_or_else(|e| e.into_inner()) = outcome;
+        self.note(|n| n.hear(&ev));
+        let sent = self.tx.send(ev).await.is_ok();
+        if !sent {
+            self.note(|n| n.page_gone = true);
         }
-        self.tx.send(ev).await.is_ok()
+        sent
+    }
+
+    fn note(&self, f: impl FnOnce(&mut Notes)) {
+        f(&mut self.notes.lock().unwrap_or_else(|e| e.into_inner()));
     }
 }
 
@@ -335,8 +419,27 @@ pub async fn start_turn(
         )));
     };
     let client = state.letta.client()?;
+    let turn_id = new_turn_id();
+    // In the ledger from the start: a turn whose process dies is still there (and ended as
+    // interrupted by the sweeper).
+    db::ledger::queued(
+        &state.db,
+        &db::ledger::NewTurn {
+            turn_id: &turn_id,
+            instance_id: &state.instance.id(),
+            user_id: ctx.user.id,
+            username: &ctx.user.username,
+            person_id: person.id,
+            person: &person.username,
+            agent_id: &send.agent_id,
+            background,
+            queued_at: db::now_ms(),
+        },
+    )
+    .await
+    .map_err(internal)?;
     let turn = Turn {
-        id: new_turn_id(),
+        id: turn_id,
         agent_id: send.agent_id,
         person_id: person.id,
         username: person.username,
@@ -391,10 +494,10 @@ pub async fn start_turn(
             },
         );
     let state = state.clone();
-    let outcome = Arc::new(Mutex::new("failed"));
+    let notes = Arc::new(Mutex::new(Notes::default()));
     let sink = Sink {
         tx,
-        outcome: outcome.clone(),
+        notes: notes.clone(),
     };
     // Every log line of the turn carries its id (and, through the parent span, the request's).
     let span = tracing::info_span!("chat_turn", turn_id = %turn.id, agent_id = %turn.agent_id);
@@ -404,14 +507,24 @@ pub async fn start_turn(
             let _slot = slot;
             let db = state.db.clone();
             run_turn(state, client, turn, sink, stop_rx).await;
-            let mut ended = *outcome.lock().unwrap_or_else(|e| e.into_inner());
+            let mut end = notes.lock().unwrap_or_else(|e| e.into_inner()).end();
             if background {
                 match db::chat::run(&db, &turn_id).await {
-                    Ok(Some(run)) => ended = run_outcome(&run.status),
+                    Ok(Some(run)) => {
+                        end.outcome = run_outcome(&run.status).to_string();
+                        end.run_id = run.run_id.or(end.run_id);
+                        if end.reason.is_none() {
+                            end.reason = run.detail;
+                        }
+                    }
                     Ok(None) => {}
                     Err(e) => tracing::error!(error = %e, "chat run read"),
                 }
             }
+            if let Err(e) = db::ledger::ended(&db, &turn_id, &end).await {
+                tracing::error!(error = %e, "turn ledger write");
+            }
+            let ended = end.outcome.clone();
             metrics::counter!("letta_admin_chat_turns_total", "outcome" => ended).increment(1);
         }
         .instrument(span),
@@ -493,7 +606,10 @@ async fn run_turn(
     metrics::histogram!("letta_admin_agent_lock_wait_seconds")
         .record(waiting_since.elapsed().as_secs_f64());
     let lease = match lease {
-        Some(Ok(lease)) => lease,
+        Some(Ok(lease)) => {
+            sink.note(|n| n.started_at = Some(db::now_ms()));
+            lease
+        }
         Some(Err(LockError::Unavailable)) => {
             fail(
                 &state,
@@ -557,9 +673,14 @@ async fn run_turn(
     // detached the block already.
     let detached = match attached {
         Some(a) if lease.still_held().await => {
-            release(&state, &client, &turn.id, &a.agent_id, &a.block_id).await
+            let detached = release(&state, &client, &turn.id, &a.agent_id, &a.block_id).await;
+            sink.note(|n| n.detach = Some(if detached { "detached" } else { "failed" }));
+            detached
         }
-        Some(_) => false,
+        Some(_) => {
+            sink.note(|n| n.detach = Some("skipped"));
+            false
+        }
         None => true,
     };
     sink.send(TurnEvent::Released { detached }).await;
@@ -677,6 +798,7 @@ async fn locked_turn(
             .await
         {
             Ok(agent) => {
+                sink.note(|n| n.attach = Some("attached"));
                 // The dashboard is not Letta's only client: another person's persona block on
                 // the agent (attached through the API, not by a turn: step 2 cleared every
                 // journaled one) means this message would be read with two persons' memories.
@@ -706,6 +828,7 @@ async fn locked_turn(
                 }
             }
             Err(e) => {
+                sink.note(|n| n.attach = Some("failed"));
                 fail(state, turn, sink, message_of(e)).await;
                 return;
             }
@@ -786,6 +909,9 @@ async fn streamed_turn(
     let mut events = match client.messages().stream(&turn.agent_id, message).await {
         Ok(events) => events,
         Err(e) => {
+            if matches!(e, LettaError::Timeout) {
+                sink.note(|n| n.letta_timeout = true);
+            }
             sink.send(complete("error", None, Some(message_of(e))))
                 .await;
             return;
@@ -869,7 +995,10 @@ async fn streamed_turn(
             }
             Some(Err(e)) => {
                 let message = match e {
-                    LettaError::Timeout => "The Letta server stopped sending the reply.".into(),
+                    LettaError::Timeout => {
+                        sink.note(|n| n.letta_timeout = true);
+                        "The Letta server stopped sending the reply.".into()
+                    }
                     other => message_of(other),
                 };
                 error.get_or_insert(message);
@@ -1088,7 +1217,7 @@ async fn unjournal(db: &SqlitePool, turn_id: &str) -> bool {
     }
 }
 
-async fn detach_leftover(
+pub(super) async fn detach_leftover(
     state: &AppState,
     client: &LettaClient,
     row: &db::chat::AttachmentRow,
@@ -1154,6 +1283,12 @@ pub async fn sweep(state: &AppState) -> usize {
     {
         tracing::error!(error = %e, "sweeper: pruning dead instances");
     }
+    // Turns of instances that died mid-turn end in the ledger as interrupted.
+    if let Err(e) =
+        db::ledger::end_interrupted(&state.db, db::now_ms(), state.instance.expiry_ms()).await
+    {
+        tracing::error!(error = %e, "sweeper: ending interrupted turns");
+    }
     let Ok(client) = state.letta.client() else {
         return 0;
     };
@@ -1199,14 +1334,29 @@ pub async fn mark_interrupted_runs(state: &AppState) {
     }
 }
 
+/// Drops ledger entries older than `ledger_days`.
+pub async fn prune_ledger(state: &AppState) {
+    let keep_ms = i64::from(state.config.ledger_days) * 86_400_000;
+    match db::ledger::prune(&state.db, db::now_ms() - keep_ms).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(entries = n, "turn ledger pruned"),
+        Err(e) => tracing::error!(error = %e, "turn ledger prune"),
+    }
+}
+
 /// The sweeper: once at start, then every `chat_sweep_every`.
 pub fn spawn_sweeper(state: AppState) {
     tokio::spawn(async move {
         mark_interrupted_runs(&state).await;
         let mut every = tokio::time::interval(state.config.chat_sweep_every);
+        let mut pruned: Option<Instant> = None;
         loop {
             every.tick().await;
             sweep(&state).await;
+            if pruned.is_none_or(|at| at.elapsed() >= LEDGER_PRUNE_EVERY) {
+                prune_ledger(&state).await;
+                pruned = Some(Instant::now());
+            }
         }
     });
 }

@@ -1,0 +1,382 @@
+//! The Chat activity screen (operators): every chat turn from the ledger, filtered and paged,
+//! a chart of turns and failures over time, and the persona blocks the journal still holds,
+//! with "detach now".
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::api::{chat_activity, ChatDetachNow};
+use super::model::{ActivityChart, ActivityFilter, JournalRow, LedgerEntry, OUTCOMES};
+use crate::{
+    auth::Role,
+    components::{
+        confirm::ConfirmButton,
+        format::{datetime_utc, urlencode},
+        layout::RequireRole,
+        toast::toast_outcome,
+    },
+};
+
+#[component]
+pub fn ActivityPage() -> impl IntoView {
+    view! {
+        <Title text="Chat activity"/>
+        <RequireRole role=Role::Operator>
+            <Activity/>
+        </RequireRole>
+    }
+}
+
+fn query_string(f: &ActivityFilter) -> String {
+    let mut parts = vec![];
+    let mut push = |k: &str, v: Option<String>| {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            parts.push(format!("{k}={}", urlencode(&v)));
+        }
+    };
+    push("agent", f.agent.clone());
+    push("person", f.person.map(|p| p.to_string()));
+    push("user", f.user.clone());
+    push("outcome", f.outcome.clone());
+    push("from", f.from.clone());
+    push("to", f.to.clone());
+    push("before", f.before.map(|b| b.to_string()));
+    push("after", f.after.map(|a| a.to_string()));
+    format!("/activity?{}", parts.join("&"))
+}
+
+/// `850 ms`, `12.4 s`, `3 min 5 s`.
+fn duration(ms: i64) -> String {
+    match ms {
+        ms if ms < 1_000 => format!("{ms} ms"),
+        ms if ms < 60_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        ms => format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000),
+    }
+}
+
+fn label(outcome: &str) -> &'static str {
+    match outcome {
+        "complete" => "Complete",
+        "cancelled" => "Cancelled",
+        "stopped" => "Stopped",
+        "timed_out" => "Timed out",
+        "failed" => "Failed",
+        "interrupted" => "Interrupted",
+        "running" => "Running",
+        _ => "Other",
+    }
+}
+
+fn outcome_class(outcome: &str) -> &'static str {
+    match outcome {
+        "complete" => "badge outcome-ok",
+        "failed" | "timed_out" | "interrupted" => "badge outcome-failed",
+        "running" => "badge",
+        _ => "badge outcome-denied",
+    }
+}
+
+#[component]
+fn Activity() -> impl IntoView {
+    let query = use_query_map();
+    // The filter lives in the URL: a view can be shared and survives a reload.
+    let filter = move || {
+        let q = query.read();
+        ActivityFilter {
+            agent: q.get("agent"),
+            person: q.get("person").and_then(|v| v.parse().ok()),
+            user: q.get("user"),
+            outcome: q.get("outcome"),
+            from: q.get("from"),
+            to: q.get("to"),
+            before: q.get("before").and_then(|v| v.parse().ok()),
+            after: q.get("after").and_then(|v| v.parse().ok()),
+        }
+    };
+    let detach = ServerAction::<ChatDetachNow>::new();
+    toast_outcome(detach.value(), |done: &bool| {
+        if *done {
+            "The block is detached.".to_string()
+        } else {
+            "That block was already detached.".to_string()
+        }
+    });
+    let page = Resource::new(
+        move || (filter(), detach.version().get()),
+        |(f, _)| chat_activity(f),
+    );
+    let selected = move |a: Option<String>, b: &str| a.as_deref() == Some(b);
+    view! {
+        <section class="page">
+            <h1>"Chat activity"</h1>
+            <Transition fallback=|| view! { <p class="loading">"Loading the chat activity…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Ok(p) => {
+                            let f = filter();
+                            let newer = p.newer.map(|n| query_string(&ActivityFilter { before: None, after: Some(n), ..f.clone() }));
+                            let older = p.older.map(|o| query_string(&ActivityFilter { before: Some(o), after: None, ..f.clone() }));
+                            let (fa, fu, fo) = (f.agent.clone(), f.user.clone(), f.outcome.clone());
+                            view! {
+                                // A plain GET form: the filter goes into the URL, and works without JavaScript too.
+                                <form class="toolbar filters" method="get" action="/activity" role="search" aria-label="Filter the chat activity">
+                                    <div class="field inline">
+                                        <label for="act-agent">"Agent"</label>
+                                        <select id="act-agent" name="agent">
+                                            <option value="">"Any"</option>
+                                            {p.agents.iter().map(|a| view! { <option value=a.clone() selected=selected(fa.clone(), a)>{a.clone()}</option> }).collect_view()}
+                                        </select>
+                                    </div>
+                                    <div class="field inline">
+                                        <label for="act-person">"Person"</label>
+                                        <select id="act-person" name="person">
+                                            <option value="">"Any"</option>
+                                            {p.persons.iter().map(|(id, name)| view! { <option value=id.to_string() selected=f.person == Some(*id)>{name.clone()}</option> }).collect_view()}
+                                        </select>
+                                    </div>
+                                    <div class="field inline">
+                                        <label for="act-user">"User"</label>
+                                        <select id="act-user" name="user">
+                                            <option value="">"Any"</option>
+                                            {p.users.iter().map(|u| view! { <option value=u.clone() selected=selected(fu.clone(), u)>{u.clone()}</option> }).collect_view()}
+                                        </select>
+                                    </div>
+                                    <div class="field inline">
+                                        <label for="act-outcome">"Outcome"</label>
+                                        <select id="act-outcome" name="outcome">
+                                            <option value="">"Any"</option>
+                                            {OUTCOMES.iter().map(|o| view! { <option value=*o selected=selected(fo.clone(), o)>{label(o)}</option> }).collect_view()}
+                                        </select>
+                                    </div>
+                                    <div class="field inline">
+                                        <label for="act-from">"From"</label>
+                                        <input id="act-from" name="from" type="date" value=f.from.clone()/>
+                                    </div>
+                                    <div class="field inline">
+                                        <label for="act-to">"To"</label>
+                                        <input id="act-to" name="to" type="date" value=f.to.clone()/>
+                                    </div>
+                                    <button type="submit" class="btn">"Filter"</button>
+                                    <a class="btn ghost" href="/activity">"Clear"</a>
+                                </form>
+                                <Chart chart=p.chart/>
+                                <Journal rows=p.journal detach/>
+                                <h2>"Turns"</h2>
+                                {if p.entries.is_empty() {
+                                    view! { <p class="empty">"No chat turns match."</p> }.into_any()
+                                } else {
+                                    view! { <Turns entries=p.entries/> }.into_any()
+                                }}
+                                <nav class="pager" aria-label="Pages">
+                                    {newer.map(|href| view! { <a class="btn" href=href>"← Newer"</a> })}
+                                    {older.map(|href| view! { <a class="btn" href=href>"Older →"</a> })}
+                                </nav>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Bars of turns per bucket, the failed part on top in the danger colour; each bar's title
+/// says its numbers, and the caption the totals.
+#[component]
+fn Chart(chart: ActivityChart) -> impl IntoView {
+    let n = chart.bars.len().max(1);
+    let peak = chart.bars.iter().map(|(t, _)| *t).max().unwrap_or(0).max(1);
+    let (turns, failures) = chart
+        .bars
+        .iter()
+        .fold((0, 0), |(t, f), (bt, bf)| (t + bt, f + bf));
+    let hourly = chart.bucket_ms < 86_400_000;
+    let unit = if hourly { "hour" } else { "day" };
+    let width = n * 10;
+    let when = move |i: usize| {
+        let at = datetime_utc(chart.from + i as i64 * chart.bucket_ms);
+        if hourly {
+            at[..16].to_string()
+        } else {
+            at[..10].to_string()
+        }
+    };
+    let first = when(0);
+    let last = when(n - 1);
+    let summary =
+        format!("{turns} turns, {failures} failed, per {unit} (UTC) from {first} to {last}");
+    view! {
+        <figure class="chart">
+            <svg viewBox=format!("0 0 {width} 100") preserveAspectRatio="none" role="img" aria-label=summary.clone()>
+                {chart.bars.iter().enumerate().map(|(i, (t, f))| {
+                    let h = |v: i64| (v as f64 / peak as f64 * 96.0).round();
+                    let (ht, hf) = (h(*t), h(*f));
+                    let x = i * 10 + 1;
+                    view! {
+                        <g>
+                            <title>{format!("{}: {t} turns, {f} failed", when(i))}</title>
+                            <rect class="bar" x=x y=100.0 - ht width=8 height=ht/>
+                            <rect class="bar fail" x=x y=100.0 - ht width=8 height=hf/>
+                        </g>
+                    }
+                }).collect_view()}
+            </svg>
+            <figcaption>
+                <span>{first}</span>
+                <span class="muted">{summary}</span>
+                <span>{last}</span>
+            </figcaption>
+        </figure>
+    }
+}
+
+/// The journal: persona blocks attached right now, by a running turn or left by a failed
+/// detach, with "detach now" for the stuck ones.
+#[component]
+fn Journal(rows: Vec<JournalRow>, detach: ServerAction<ChatDetachNow>) -> impl IntoView {
+    view! {
+        <h2>"Blocks attached now"</h2>
+        {if rows.is_empty() {
+            view! { <p class="empty">"No persona block is attached by the chat right now."</p> }.into_any()
+        } else {
+            view! {
+                <div class="table-wrap">
+                    <table>
+                        <thead>
+                            <tr>
+                                <th scope="col">"Since"</th>
+                                <th scope="col">"Agent"</th>
+                                <th scope="col">"Person"</th>
+                                <th scope="col">"Block"</th>
+                                <th scope="col">"State"</th>
+                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {rows.into_iter().map(|r| {
+                                let who = r.person.clone().unwrap_or_else(|| "a deleted person".into());
+                                let turn_id = r.turn_id.clone();
+                                view! {
+                                    <tr>
+                                        <td class="nowrap">{datetime_utc(r.since)}</td>
+                                        <td><a href=format!("/agents/{}", r.agent_id)><code>{r.agent_id.clone()}</code></a></td>
+                                        <td>{who.clone()}</td>
+                                        <td><code>{r.block_id.clone()}</code></td>
+                                        <td>{if r.running {
+                                            view! { <span class="badge">"In a turn"</span> }.into_any()
+                                        } else {
+                                            view! { <span class="badge outcome-failed">"Stuck: the detach failed"</span> }.into_any()
+                                        }}</td>
+                                        <td>
+                                            <ConfirmButton
+                                                label="Detach now"
+                                                aria_label=format!("Detach the persona block of {who} from {}", r.agent_id)
+                                                title="Detach this persona block now?"
+                                                message=format!("The dashboard waits for the agent to be free, detaches {who}'s block from it and clears the journal entry. The block itself stays.")
+                                                confirm_label="Detach"
+                                                disabled=Signal::derive(move || r.running || detach.pending().get())
+                                                on_confirm=Callback::new(move |_| {
+                                                    detach.dispatch(ChatDetachNow { turn_id: turn_id.clone() });
+                                                })
+                                            />
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }.into_any()
+        }}
+    }
+}
+
+#[component]
+fn Turns(entries: Vec<LedgerEntry>) -> impl IntoView {
+    let flag = |v: Option<String>| match v.as_deref() {
+        None => view! { <span class="muted">"—"</span> }.into_any(),
+        Some(s @ ("attached" | "detached")) => {
+            view! { <span class="badge outcome-ok">{s.to_string()}</span> }.into_any()
+        }
+        Some("already") => view! { <span class="badge">"already attached"</span> }.into_any(),
+        Some("skipped") => {
+            view! { <span class="badge outcome-denied">"skipped (lease lost)"</span> }.into_any()
+        }
+        Some(s) => view! { <span class="badge outcome-failed">{s.to_string()}</span> }.into_any(),
+    };
+    view! {
+        <div class="table-wrap">
+            <table class="ledger">
+                <thead>
+                    <tr>
+                        <th scope="col">"Queued"</th>
+                        <th scope="col">"User"</th>
+                        <th scope="col">"Person"</th>
+                        <th scope="col">"Agent"</th>
+                        <th scope="col">"Waited"</th>
+                        <th scope="col">"Took"</th>
+                        <th scope="col">"Outcome"</th>
+                        <th scope="col">"Attach"</th>
+                        <th scope="col">"Detach"</th>
+                        <th scope="col">"Tokens"</th>
+                        <th scope="col">"Run"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {entries.into_iter().map(|e| {
+                        let outcome = e.outcome.clone().unwrap_or_else(|| "running".into());
+                        view! {
+                            <tr data-turn=e.turn_id.clone()>
+                                <td class="nowrap">{datetime_utc(e.queued_at)}</td>
+                                <td>{e.user.clone()}</td>
+                                <td><a href=format!("/persons/{}", e.person_id)>{e.person.clone()}</a></td>
+                                <td><a href=format!("/agents/{}", e.agent_id)><code>{e.agent_id.clone()}</code></a></td>
+                                <td class="nowrap">{e.wait_ms.map(duration).unwrap_or_else(|| "—".into())}</td>
+                                <td class="nowrap">{e.run_ms.map(duration).unwrap_or_else(|| "—".into())}</td>
+                                <td class="outcome">
+                                    <span class=outcome_class(&outcome)>{label(&outcome)}</span>
+                                    {e.background.then(|| view! { <span class="badge">"background"</span> })}
+                                    {e.reason.clone().map(|r| view! { <div class="hint">{r}</div> })}
+                                </td>
+                                <td>{flag(e.attach.clone())}</td>
+                                <td>{flag(e.detach.clone())}</td>
+                                <td class="nowrap">{e.total_tokens.map(|t| t.to_string()).unwrap_or_else(|| "—".into())}</td>
+                                <td>{e.run_id.clone().map(|r| view! { <code class="muted">{r}</code> })}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(duration(850), "850 ms");
+        assert_eq!(duration(12_400), "12.4 s");
+        assert_eq!(duration(185_000), "3 min 5 s");
+    }
+
+    #[test]
+    fn the_filter_round_trips_through_the_url() {
+        let f = ActivityFilter {
+            agent: Some("agent-1".into()),
+            person: Some(7),
+            outcome: Some("timed_out".into()),
+            before: Some(40),
+            ..Default::default()
+        };
+        assert_eq!(
+            query_string(&f),
+            "/activity?agent=agent-1&person=7&outcome=timed_out&before=40"
+        );
+    }
+}
