@@ -33,3 +33,5 @@ CREATE INDEX chat_turns_queued ON chat_turns (queued_at);
 CREATE INDEX chat_turns_agent ON chat_turns (agent_id, id);
 CREATE INDEX chat_turns_person ON chat_turns (person_id, id);
 CREATE INDEX chat_turns_running ON chat_turns (instance_id) WHERE ended_at IS NULL;
+-- A user's own recent chats (the Overview).
+CREATE INDEX chat_turns_user ON chat_turns (user_id, queued_at);

@@ -66,6 +66,22 @@ pub struct LettaHub {
     rechecking: Arc<AtomicBool>,
     /// The settings as of the last reload (see [`LettaHub::follow_settings`]).
     seen: Arc<std::sync::Mutex<Option<u64>>>,
+    /// What the server holds, as last read for the Overview (with the generation it was read
+    /// under). A tokio mutex: concurrent readers wait for one read instead of each asking.
+    snapshot: Arc<tokio::sync::Mutex<Option<(Instant, u64, ServerSnapshot)>>>,
+}
+
+/// The Letta server at a glance: its version, how long the health check took, and how many
+/// agents, identities and blocks it holds, read at `read_at` (UTC ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSnapshot {
+    pub host: String,
+    pub version: String,
+    pub latency_ms: u64,
+    pub agents: u64,
+    pub identities: u64,
+    pub blocks: u64,
+    pub read_at: i64,
 }
 
 impl LettaHub {
@@ -94,6 +110,7 @@ impl LettaHub {
             generation: Arc::new(AtomicU64::new(0)),
             rechecking: Arc::new(AtomicBool::new(false)),
             seen: Default::default(),
+            snapshot: Default::default(),
         };
         hub.reload(db, secrets).await?;
         Ok(hub)
@@ -171,6 +188,47 @@ impl LettaHub {
             }
             None => self.check().await,
         }
+    }
+
+    /// The server's version and counts, read at most once per `max_age` (and again after a
+    /// settings change). A failed read is not kept: the next caller asks again.
+    pub async fn snapshot(&self, max_age: Duration) -> Result<ServerSnapshot, AppError> {
+        let mut cached = self.snapshot.lock().await;
+        let generation = self.generation.load(Ordering::SeqCst);
+        if let Some((at, g, snap)) = cached.as_ref() {
+            if *g == generation && at.elapsed() < max_age {
+                return Ok(snap.clone());
+            }
+        }
+        let client = self.client()?;
+        let started = Instant::now();
+        let health = client.health().await.map_err(upstream)?;
+        let latency_ms = started.elapsed().as_millis() as u64;
+        let (agents_api, identities_api, blocks_api) =
+            (client.agents(), client.identities(), client.blocks());
+        let all = Default::default();
+        let (agents, identities, blocks) = tokio::try_join!(
+            agents_api.count(&all),
+            identities_api.count(),
+            blocks_api.count(),
+        )
+        .map_err(upstream)?;
+        let snap = ServerSnapshot {
+            host: client
+                .connection()
+                .base_url
+                .host_str()
+                .unwrap_or_default()
+                .to_string(),
+            version: health.version,
+            latency_ms,
+            agents,
+            identities,
+            blocks,
+            read_at: db::now_ms(),
+        };
+        *cached = Some((Instant::now(), generation, snap.clone()));
+        Ok(snap)
     }
 
     /// Asks Letta now and records the outcome, unless the settings changed meanwhile.

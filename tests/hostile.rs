@@ -495,6 +495,10 @@ impl World {
             // The turn ledger names persons and users (restricted characters) and gives reasons
             // in the dashboard's own words; the filter is reflected from the URL.
             page("/activity".into(), op, &[], &[]),
+            // The Overview: the audit card (hostile usernames from failed sign-ins), the chat
+            // card (the ledger), the persons card.
+            page("/".into(), admin, &[], &[]),
+            page("/".into(), staff, &[], &[]),
             page(
                 format!(
                     "/activity?user={}&agent={}&outcome={}",

@@ -184,3 +184,20 @@ pub async fn is_alive(
     .await?;
     Ok(n > 0)
 }
+
+/// Live tickets per agent (running plus waiting turns, across every instance), busiest first.
+pub async fn queues(
+    db: &SqlitePool,
+    now_ms: i64,
+    expiry_ms: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.agent_id, COUNT(*) AS n FROM agent_tickets t \
+         JOIN instances i ON i.id = t.instance_id \
+         WHERE i.heartbeat_at >= $1 - $2 GROUP BY t.agent_id ORDER BY n DESC, t.agent_id",
+    )
+    .bind(now_ms)
+    .bind(expiry_ms)
+    .fetch_all(db)
+    .await
+}

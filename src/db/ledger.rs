@@ -242,3 +242,39 @@ pub async fn choices(
         .await?;
     Ok((agents, persons, users))
 }
+
+/// A user's recent chats: each (agent, person) pair once, newest first.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq, Eq)]
+pub struct RecentChat {
+    pub agent_id: String,
+    pub person_id: i64,
+    pub person: String,
+    pub at: i64,
+}
+
+pub async fn recent_chats(
+    db: &SqlitePool,
+    user_id: i64,
+    limit: i64,
+) -> Result<Vec<RecentChat>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT agent_id, person_id, MAX(person) AS person, MAX(queued_at) AS at \
+         FROM chat_turns WHERE user_id = $1 GROUP BY agent_id, person_id \
+         ORDER BY at DESC LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The newest turns that failed, timed out or were interrupted.
+pub async fn recent_failures(db: &SqlitePool, limit: i64) -> Result<Vec<TurnRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {TURN} FROM chat_turns \
+         WHERE outcome IN ('failed', 'timed_out', 'interrupted') ORDER BY id DESC LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

@@ -372,3 +372,41 @@ pub async fn version(
         .fetch_optional(db)
         .await
 }
+
+/// What the last checks found: persons with a problem, persons never checked, and when the
+/// newest check ran.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HealthSummary {
+    pub problems: i64,
+    pub unchecked: i64,
+    pub last_checked: Option<i64>,
+}
+
+pub async fn health_summary(db: &SqlitePool) -> Result<HealthSummary, sqlx::Error> {
+    let problems =
+        sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE health NOT IN ('ok', 'unknown')")
+            .fetch_one(db)
+            .await?;
+    let unchecked = sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE health = 'unknown'")
+        .fetch_one(db)
+        .await?;
+    let last_checked = sqlx::query_scalar("SELECT MAX(checked_at) FROM persons")
+        .fetch_one(db)
+        .await?;
+    Ok(HealthSummary {
+        problems,
+        unchecked,
+        last_checked,
+    })
+}
+
+/// The first persons (by username) whose last check found a problem.
+pub async fn with_problems(db: &SqlitePool, limit: i64) -> Result<Vec<PersonRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM persons WHERE health NOT IN ('ok', 'unknown') \
+         ORDER BY username LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

@@ -28,6 +28,13 @@ impl<'a> Blocks<'a> {
             .await
     }
 
+    /// `GET /v1/blocks/count`: how many blocks the server holds (templates aside).
+    pub async fn count(&self) -> Result<u64, LettaError> {
+        self.client
+            .get(ApiPath::item(&["v1", "blocks", "count"]), &())
+            .await
+    }
+
     /// `GET /v1/blocks/{id}`.
     pub async fn get(&self, block_id: &str) -> Result<Block, LettaError> {
         self.client

@@ -1063,6 +1063,7 @@ fn identities(
 
 fn blocks(db: &mut Db, method: &str, rest: &[&str], body: Value) -> Response {
     match (method, rest) {
+        ("GET", ["count"]) => json_response(200, json!(db.blocks.len())),
         ("POST", [""]) => {
             if let Some(r) = missing_field(&body, &["label", "value"]) {
                 return r;

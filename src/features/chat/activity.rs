@@ -7,10 +7,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{chat_activity, ChatDetachNow};
-use super::model::{ActivityChart, ActivityFilter, JournalRow, LedgerEntry, OUTCOMES};
+use super::model::{ActivityFilter, JournalRow, LedgerEntry, OUTCOMES};
 use crate::{
     auth::Role,
     components::{
+        chart::BarChart,
         confirm::ConfirmButton,
         format::{datetime_utc, urlencode},
         layout::RequireRole,
@@ -161,7 +162,7 @@ fn Activity() -> impl IntoView {
                                     <button type="submit" class="btn">"Filter"</button>
                                     <a class="btn ghost" href="/activity">"Clear"</a>
                                 </form>
-                                <Chart chart=p.chart/>
+                                <BarChart bars=p.chart what="turns"/>
                                 <Journal rows=p.journal detach/>
                                 <h2>"Turns"</h2>
                                 {if p.entries.is_empty() {
@@ -180,56 +181,6 @@ fn Activity() -> impl IntoView {
                 })}
             </Transition>
         </section>
-    }
-}
-
-/// Bars of turns per bucket, the failed part on top in the danger colour; each bar's title
-/// says its numbers, and the caption the totals.
-#[component]
-fn Chart(chart: ActivityChart) -> impl IntoView {
-    let n = chart.bars.len().max(1);
-    let peak = chart.bars.iter().map(|(t, _)| *t).max().unwrap_or(0).max(1);
-    let (turns, failures) = chart
-        .bars
-        .iter()
-        .fold((0, 0), |(t, f), (bt, bf)| (t + bt, f + bf));
-    let hourly = chart.bucket_ms < 86_400_000;
-    let unit = if hourly { "hour" } else { "day" };
-    let width = n * 10;
-    let when = move |i: usize| {
-        let at = datetime_utc(chart.from + i as i64 * chart.bucket_ms);
-        if hourly {
-            at[..16].to_string()
-        } else {
-            at[..10].to_string()
-        }
-    };
-    let first = when(0);
-    let last = when(n - 1);
-    let summary =
-        format!("{turns} turns, {failures} failed, per {unit} (UTC) from {first} to {last}");
-    view! {
-        <figure class="chart">
-            <svg viewBox=format!("0 0 {width} 100") preserveAspectRatio="none" role="img" aria-label=summary.clone()>
-                {chart.bars.iter().enumerate().map(|(i, (t, f))| {
-                    let h = |v: i64| (v as f64 / peak as f64 * 96.0).round();
-                    let (ht, hf) = (h(*t), h(*f));
-                    let x = i * 10 + 1;
-                    view! {
-                        <g>
-                            <title>{format!("{}: {t} turns, {f} failed", when(i))}</title>
-                            <rect class="bar" x=x y=100.0 - ht width=8 height=ht/>
-                            <rect class="bar fail" x=x y=100.0 - ht width=8 height=hf/>
-                        </g>
-                    }
-                }).collect_view()}
-            </svg>
-            <figcaption>
-                <span>{first}</span>
-                <span class="muted">{summary}</span>
-                <span>{last}</span>
-            </figcaption>
-        </figure>
     }
 }
 

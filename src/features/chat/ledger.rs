@@ -3,6 +3,7 @@
 
 use super::model::*;
 use crate::auth::guard::Ctx;
+use crate::components::chart::Bars;
 use crate::components::format::date_to_ms;
 use crate::db::{self, audit::Outcome, ledger::TurnQuery};
 use crate::error::AppError;
@@ -115,7 +116,7 @@ pub async fn activity(ctx: &Ctx, f: ActivityFilter) -> Result<ActivityPage, AppE
         entries: rows.into_iter().map(entry).collect(),
         newer,
         older,
-        chart: ActivityChart {
+        chart: Bars {
             from,
             bucket_ms,
             bars,

@@ -247,15 +247,6 @@ pub struct LedgerEntry {
     pub total_tokens: Option<i64>,
 }
 
-/// Turns and failures per bucket of time, for the chart.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActivityChart {
-    pub from: i64,
-    pub bucket_ms: i64,
-    /// One per bucket from `from` on, empty buckets included: (turns, failures).
-    pub bars: Vec<(i64, i64)>,
-}
-
 /// A persona block the chat journal still holds (a detach that failed, or a turn that is
 /// running right now).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,7 +267,8 @@ pub struct ActivityPage {
     pub newer: Option<i64>,
     /// Cursor for the older page (`before`), if there is one.
     pub older: Option<i64>,
-    pub chart: ActivityChart,
+    /// Turns and failures over time.
+    pub chart: crate::components::chart::Bars,
     pub journal: Vec<JournalRow>,
     /// The filter's choices: agents, persons (id, username) and users seen in the ledger.
     pub agents: Vec<String>,
