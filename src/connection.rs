@@ -210,7 +210,7 @@ impl LettaHub {
         let (agents, identities, blocks) = tokio::try_join!(
             agents_api.count(&all),
             identities_api.count(),
-            blocks_api.count(),
+            blocks_api.count(None),
         )
         .map_err(upstream)?;
         let snap = ServerSnapshot {

@@ -848,6 +848,26 @@ async fn agent_identity_links_repeat_safely_and_go_with_the_identity() {
 
 // ---- blocks ------------------------------------------------------------------------------------
 
+/// The Overview's count: all blocks, or those with one label (exact, whatever other tests do).
+#[tokio::test]
+async fn blocks_count_all_or_by_label() {
+    let p = peer_or_skip!();
+    let c = p.client();
+    let cleanup = Cleanup::new(&p);
+    let label = unique("counted");
+    assert_eq!(c.blocks().count(Some(&label)).await.unwrap(), 0);
+    let block = c
+        .blocks()
+        .create(&CreateBlock::new(label.clone(), "one"))
+        .await
+        .unwrap();
+    cleanup.block(&block.id);
+    assert_eq!(c.blocks().count(Some(&label)).await.unwrap(), 1);
+    assert!(c.blocks().count(None).await.unwrap() >= 1);
+    c.blocks().delete(&block.id).await.unwrap();
+    assert_eq!(c.blocks().count(Some(&label)).await.unwrap(), 0);
+}
+
 #[tokio::test]
 async fn blocks_create_get_update_delete_and_limit_not_enforced() {
     let p = peer_or_skip!();

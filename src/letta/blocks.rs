@@ -28,10 +28,16 @@ impl<'a> Blocks<'a> {
             .await
     }
 
-    /// `GET /v1/blocks/count`: how many blocks the server holds (templates aside).
-    pub async fn count(&self) -> Result<u64, LettaError> {
+    /// `GET /v1/blocks/count`: how many blocks the server holds (templates aside), or how
+    /// many have exactly `label`.
+    pub async fn count(&self, label: Option<&str>) -> Result<u64, LettaError> {
+        #[derive(serde::Serialize)]
+        struct Query<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            label: Option<&'a str>,
+        }
         self.client
-            .get(ApiPath::item(&["v1", "blocks", "count"]), &())
+            .get(ApiPath::item(&["v1", "blocks", "count"]), &Query { label })
             .await
     }
 
