@@ -9,4 +9,5 @@ pub mod format;
 pub mod layout;
 pub mod textarea;
 pub mod theme;
+pub mod time;
 pub mod toast;

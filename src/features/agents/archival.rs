@@ -2,9 +2,10 @@
 //! (query, top_k, tags any/all, date range), add with tags, replace (add + delete: this server
 //! cannot update a passage, and the page says so) and delete behind a confirm.
 
+use crate::components::time::iso_or;
 use leptos::prelude::*;
 
-use super::{api::*, page::short_time};
+use super::api::*;
 use crate::{
     components::{confirm::ConfirmButton, field::FormAlert, toast::use_toasts},
     error::AppError,
@@ -172,7 +173,7 @@ fn PassageItem(
             <p class="passage-text">{row.text.clone()}</p>
             <div class="passage-meta">
                 {tag_badges(row.tags.clone())}
-                <span class="muted nowrap">{row.created_at.as_deref().map(short_time).unwrap_or_default()}</span>
+                <span class="muted nowrap">{iso_or(row.created_at.clone(), "", false)}</span>
                 {operator.then(|| view! {
                     <button type="button" class="btn ghost" aria-expanded=move || replacing.get().to_string()
                         on:click=move |_| replacing.update(|r| *r = !*r)>"Replace"</button>
@@ -348,6 +349,7 @@ fn SearchForm(res: ArchivalRes) -> impl IntoView {
         match_all: match_all.get(),
         from: from.get(),
         to: to.get(),
+        tz: crate::components::time::browser_offset_now(),
     };
     let problems = move || search_problems(&input());
     let server_err = RwSignal::new(None::<AppError>);
@@ -386,8 +388,8 @@ fn SearchForm(res: ArchivalRes) -> impl IntoView {
                 </fieldset>
             </div>
             <div class="field-row">
-                <TextField label="From (UTC)" id=format!("{P}-from") value=from error=err("from") kind="date"/>
-                <TextField label="To (UTC)" id=format!("{P}-to") value=to error=err("to") kind="date"/>
+                <TextField label="From" id=format!("{P}-from") value=from error=err("from") kind="date"/>
+                <TextField label="To" id=format!("{P}-to") value=to error=err("to") kind="date"/>
             </div>
             <FormAlert message=general_error(server_err)/>
             <div class="actions left">
@@ -430,7 +432,7 @@ fn SearchResults(
                                                         <p class="passage-text">{h.content.clone()}</p>
                                                         <div class="passage-meta">
                                                             {tag_badges(h.tags.clone())}
-                                                            <span class="muted nowrap">{h.timestamp.as_deref().map(short_time).unwrap_or_default()}</span>
+                                                            <span class="muted nowrap">{iso_or(h.timestamp.clone(), "", false)}</span>
                                                             {operator.then(|| view! {
                                                                 <ConfirmButton label="Delete" aria_label=format!("Delete found passage “{preview}”")
                                                                     title="Delete this passage?"

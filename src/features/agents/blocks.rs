@@ -3,11 +3,12 @@
 //! the persona editor's rules: the limit enforced, no silent overwrite (a conflict shows both
 //! versions), history with restore.
 
+use crate::components::time::Time;
 use leptos::prelude::*;
 
 use super::api::*;
 use crate::{
-    components::{confirm::ConfirmButton, format::datetime_utc, toast::use_toasts},
+    components::{confirm::ConfirmButton, toast::use_toasts},
     error::AppError,
     features::persona::diff::{ConflictDiff, VersionDiff},
 };
@@ -279,7 +280,7 @@ fn BlockEditor(
                                         view! {
                                             <li>
                                                 <div class="version-head">
-                                                    <span>{datetime_utc(v.at)}</span>
+                                                    <span><Time ms=v.at/></span>
                                                     <span class="badge">{v.source.clone()}</span>
                                                     <span class="muted">{v.actor.clone().unwrap_or_else(|| "Letta".into())}</span>
                                                 </div>

@@ -2,6 +2,7 @@
 //! persons who chatted with it, core memory, the context window, archival memory, delete.
 //! Every resource is created here at the page's top level (never inside a suspended view).
 
+use crate::components::time::iso_or;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -11,7 +12,7 @@ use super::{
     archival::{ArchivalCard, ArchivalRes},
     blocks::{BlocksCard, BlocksRes},
     context::ContextCard,
-    page::{short_time, AreaField},
+    page::AreaField,
 };
 use crate::{
     auth::Role,
@@ -113,9 +114,9 @@ fn AgentScreen(
             <dt>"Letta id"</dt>
             <dd><code>{detail.id.clone()}</code></dd>
             <dt>"Created"</dt>
-            <dd>{detail.created_at.as_deref().map(short_time).unwrap_or_default()}</dd>
+            <dd>{iso_or(detail.created_at.clone(), "", false)}</dd>
             <dt>"Last run"</dt>
-            <dd>{detail.last_run.as_deref().map(short_time).unwrap_or_else(|| "never".into())}</dd>
+            <dd>{iso_or(detail.last_run.clone(), "never", true)}</dd>
             <dt>"Description"</dt>
             <dd>{move || current.with(|d| if d.description.is_empty() { "—".to_string() } else { d.description.clone() })}</dd>
             <dt>"Tags"</dt>
@@ -355,7 +356,7 @@ fn ChattersCard(current: RwSignal<AgentDetail>) -> impl IntoView {
                                         None => view! { <code title="Not a dashboard person">{c.sender_id}</code> }.into_any(),
                                     }}</td>
                                     <td class="num">{c.messages}</td>
-                                    <td class="nowrap">{c.last_at.as_deref().map(short_time).unwrap_or_default()}</td>
+                                    <td class="nowrap">{iso_or(c.last_at.clone(), "", true)}</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>

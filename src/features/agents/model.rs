@@ -82,6 +82,10 @@ pub struct SearchInput {
     pub from: String,
     #[serde(default)]
     pub to: String,
+    /// The viewer's offset from UTC in minutes (east positive): the dates are the viewer's
+    /// days. Without it, UTC days.
+    #[serde(default)]
+    pub tz: Option<i32>,
 }
 
 /// Letta quirk (found against 0.16.8): a name with other characters is refused with a 500

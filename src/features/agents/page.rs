@@ -1,6 +1,7 @@
 //! The agents list (`/agents`): name search, tag and identity filters, pages; and the "New
 //! agent" dialog (operators).
 
+use crate::components::time::iso_or;
 use leptos::{html, prelude::*};
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -53,14 +54,6 @@ pub fn list_href(q: &AgentListQuery) -> String {
         "/agents".into()
     } else {
         format!("/agents?{}", parts.join("&"))
-    }
-}
-
-/// `2026-11-23T04:05:52.033071Z` → `2026-11-23 04:05 UTC` (the same on server and browser).
-pub fn short_time(t: &str) -> String {
-    match (t.get(..10), t.get(11..16)) {
-        (Some(d), Some(hm)) => format!("{d} {hm} UTC"),
-        _ => t.to_string(),
     }
 }
 
@@ -206,8 +199,8 @@ fn AgentTable(page: AgentPage, query: AgentListQuery) -> impl IntoView {
                                     <td><code>{r.model.unwrap_or_else(|| "—".into())}</code></td>
                                     <td>{r.tags.into_iter().map(|t| view! { <span class="badge tag">{t}</span>" " }).collect_view()}</td>
                                     <td class="num">{r.block_count}</td>
-                                    <td class="nowrap">{r.last_run.as_deref().map(short_time).unwrap_or_else(|| "never".into())}</td>
-                                    <td class="nowrap">{r.created_at.as_deref().map(short_time).unwrap_or_default()}</td>
+                                    <td class="nowrap">{iso_or(r.last_run.clone(), "never", true)}</td>
+                                    <td class="nowrap">{iso_or(r.created_at.clone(), "", false)}</td>
                                 </tr>
                             })
                             .collect_view()}
@@ -479,14 +472,5 @@ mod tests {
             list_href(&q),
             "/agents?search=help%20desk&tag=a%26b&identity=ada&size=50&after=agent-1"
         );
-    }
-
-    #[test]
-    fn times_are_short_and_utc() {
-        assert_eq!(
-            short_time("2026-11-23T04:05:52.033071Z"),
-            "2026-11-23 04:05 UTC"
-        );
-        assert_eq!(short_time("odd"), "odd");
     }
 }

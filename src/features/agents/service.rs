@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use super::api::*;
 use crate::{
     auth::guard::Ctx,
+    components::{format::datetime_utc, time::local_day_start},
     db::{self, audit::Outcome},
     error::AppError,
     features::persona,
@@ -889,8 +890,20 @@ pub async fn search(ctx: &Ctx, id: &str, s: SearchInput) -> Result<Vec<SearchHit
     validated(search_problems(&s))?;
     let client = ctx.state.letta.client()?;
     let id = agent_id(id)?;
-    let day = |d: &str, time: &str| {
-        parse_date(d).map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}T{time}Z"))
+    // The viewer's day, as UTC instants: from its first to its last millisecond.
+    let iso = |ms: i64| {
+        let utc = datetime_utc(ms);
+        format!(
+            "{}T{}.{:03}Z",
+            &utc[..10],
+            &utc[11..19],
+            ms.rem_euclid(1000)
+        )
+    };
+    let day_start = |d: &str| {
+        parse_date(d)
+            .map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}"))
+            .and_then(|d| local_day_start(&d, s.tz))
     };
     let tags = parse_tags(&s.tags);
     let query = ArchivalMemorySearch {
@@ -902,8 +915,8 @@ pub async fn search(ctx: &Ctx, id: &str, s: SearchInput) -> Result<Vec<SearchHit
             TagMatchMode::Any
         }),
         tags,
-        start_datetime: day(&s.from, "00:00:00"),
-        end_datetime: day(&s.to, "23:59:59.999"),
+        start_datetime: day_start(&s.from).map(iso),
+        end_datetime: day_start(&s.to).map(|ms| iso(ms + 86_400_000 - 1)),
     };
     let found = client
         .passages()

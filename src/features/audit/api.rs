@@ -13,6 +13,9 @@ pub struct AuditFilter {
     pub from: Option<String>,
     /// `YYYY-MM-DD`, inclusive, UTC.
     pub to: Option<String>,
+    /// The viewer's offset from UTC in minutes (east positive): `from` and `to` are the
+    /// viewer's days. Without it, UTC days.
+    pub tz: Option<i32>,
     /// Cursor: entries older than this id.
     pub before: Option<i64>,
     /// Cursor: entries newer than this id.
@@ -54,14 +57,14 @@ pub mod ssr {
     use super::*;
     use crate::{
         auth::guard::Ctx,
-        components::format::date_to_ms,
+        components::time::local_day_start,
         db::{self, audit::AuditQuery},
     };
 
-    fn date(field: &str, value: Option<&str>) -> Result<Option<i64>, AppError> {
+    fn date(field: &str, value: Option<&str>, tz: Option<i32>) -> Result<Option<i64>, AppError> {
         match value.map(str::trim).filter(|v| !v.is_empty()) {
             None => Ok(None),
-            Some(v) => date_to_ms(v)
+            Some(v) => local_day_start(v, tz)
                 .map(Some)
                 .ok_or_else(|| AppError::invalid(field, "Use a date like 2026-11-23.")),
         }
@@ -70,9 +73,9 @@ pub mod ssr {
     pub async fn list(ctx: &Ctx, f: AuditFilter) -> Result<AuditPage, AppError> {
         let nonempty =
             |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        let from_ms = date("from", f.from.as_deref())?;
+        let from_ms = date("from", f.from.as_deref(), f.tz)?;
         // `to` is inclusive: up to the end of that day.
-        let to_ms = date("to", f.to.as_deref())?.map(|ms| ms + 86_400_000);
+        let to_ms = date("to", f.to.as_deref(), f.tz)?.map(|ms| ms + 86_400_000);
         let backwards = f.after.is_some() && f.before.is_none();
         let q = AuditQuery {
             actor: nonempty(f.actor),

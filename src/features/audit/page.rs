@@ -1,3 +1,4 @@
+use crate::components::time::{tz_field, Time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -5,10 +6,7 @@ use leptos_router::hooks::use_query_map;
 use super::api::{list_audit, AuditFilter};
 use crate::{
     auth::Role,
-    components::{
-        format::{datetime_utc, urlencode},
-        layout::RequireRole,
-    },
+    components::{format::urlencode, layout::RequireRole},
 };
 
 #[component]
@@ -32,6 +30,7 @@ fn query_string(f: &AuditFilter) -> String {
     push("action", f.action.clone());
     push("from", f.from.clone());
     push("to", f.to.clone());
+    push("tz", f.tz.map(|t| t.to_string()));
     push("before", f.before.map(|b| b.to_string()));
     push("after", f.after.map(|a| a.to_string()));
     format!("/audit?{}", parts.join("&"))
@@ -48,11 +47,13 @@ fn Audit() -> impl IntoView {
             action: q.get("action"),
             from: q.get("from"),
             to: q.get("to"),
+            tz: q.get("tz").and_then(|v| v.parse().ok()),
             before: q.get("before").and_then(|v| v.parse().ok()),
             after: q.get("after").and_then(|v| v.parse().ok()),
         }
     };
     let page = Resource::new(filter, list_audit);
+    let tz = tz_field();
     view! {
         <section class="page">
             <h1>"Audit log"</h1>
@@ -74,6 +75,7 @@ fn Audit() -> impl IntoView {
                     <label for="audit-to">"To"</label>
                     <input id="audit-to" name="to" type="date" value=move || filter().to/>
                 </div>
+                <input type="hidden" name="tz" value=move || tz.get()/>
                 <button type="submit" class="btn">"Filter"</button>
                 <a class="btn ghost" href="/audit">"Clear"</a>
             </form>
@@ -108,7 +110,7 @@ fn Audit() -> impl IntoView {
                                                 <tbody>
                                                     {p.entries.into_iter().map(|e| view! {
                                                         <tr>
-                                                            <td class="nowrap">{datetime_utc(e.at)}</td>
+                                                            <td class="nowrap"><Time ms=e.at relative=true/></td>
                                                             <td>{e.actor.unwrap_or_else(|| "—".into())}</td>
                                                             <td><code>{e.action}</code></td>
                                                             <td>{e.target.unwrap_or_default()}</td>

@@ -2,6 +2,7 @@
 //! a chart of turns and failures over time, and the persona blocks the journal still holds,
 //! with "detach now".
 
+use crate::components::time::{tz_field, Time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -11,10 +12,7 @@ use super::model::{ActivityFilter, JournalRow, LedgerEntry, OUTCOMES};
 use crate::{
     auth::Role,
     components::{
-        chart::BarChart,
-        confirm::ConfirmButton,
-        format::{datetime_utc, urlencode},
-        layout::RequireRole,
+        chart::BarChart, confirm::ConfirmButton, format::urlencode, layout::RequireRole,
         toast::toast_outcome,
     },
 };
@@ -42,6 +40,7 @@ fn query_string(f: &ActivityFilter) -> String {
     push("outcome", f.outcome.clone());
     push("from", f.from.clone());
     push("to", f.to.clone());
+    push("tz", f.tz.map(|t| t.to_string()));
     push("before", f.before.map(|b| b.to_string()));
     push("after", f.after.map(|a| a.to_string()));
     format!("/activity?{}", parts.join("&"))
@@ -91,6 +90,7 @@ fn Activity() -> impl IntoView {
             outcome: q.get("outcome"),
             from: q.get("from"),
             to: q.get("to"),
+            tz: q.get("tz").and_then(|v| v.parse().ok()),
             before: q.get("before").and_then(|v| v.parse().ok()),
             after: q.get("after").and_then(|v| v.parse().ok()),
         }
@@ -108,6 +108,7 @@ fn Activity() -> impl IntoView {
         |(f, _)| chat_activity(f),
     );
     let selected = move |a: Option<String>, b: &str| a.as_deref() == Some(b);
+    let tz = tz_field();
     view! {
         <section class="page">
             <h1>"Chat activity"</h1>
@@ -159,6 +160,7 @@ fn Activity() -> impl IntoView {
                                         <label for="act-to">"To"</label>
                                         <input id="act-to" name="to" type="date" value=f.to.clone()/>
                                     </div>
+                                    <input type="hidden" name="tz" value=move || tz.get()/>
                                     <button type="submit" class="btn">"Filter"</button>
                                     <a class="btn ghost" href="/activity">"Clear"</a>
                                 </form>
@@ -212,7 +214,7 @@ fn Journal(rows: Vec<JournalRow>, detach: ServerAction<ChatDetachNow>) -> impl I
                                 let turn_id = r.turn_id.clone();
                                 view! {
                                     <tr>
-                                        <td class="nowrap">{datetime_utc(r.since)}</td>
+                                        <td class="nowrap"><Time ms=r.since relative=true/></td>
                                         <td><a href=format!("/agents/{}", r.agent_id)><code>{r.agent_id.clone()}</code></a></td>
                                         <td>{who.clone()}</td>
                                         <td><code>{r.block_id.clone()}</code></td>
@@ -281,7 +283,7 @@ fn Turns(entries: Vec<LedgerEntry>) -> impl IntoView {
                         let outcome = e.outcome.clone().unwrap_or_else(|| "running".into());
                         view! {
                             <tr data-turn=e.turn_id.clone()>
-                                <td class="nowrap">{datetime_utc(e.queued_at)}</td>
+                                <td class="nowrap"><Time ms=e.queued_at relative=true/></td>
                                 <td>{e.user.clone()}</td>
                                 <td><a href=format!("/persons/{}", e.person_id)>{e.person.clone()}</a></td>
                                 <td><a href=format!("/agents/{}", e.agent_id)><code>{e.agent_id.clone()}</code></a></td>

@@ -4,7 +4,7 @@
 use super::model::*;
 use crate::auth::guard::Ctx;
 use crate::components::chart::Bars;
-use crate::components::format::date_to_ms;
+use crate::components::time::local_day_start;
 use crate::db::{self, audit::Outcome, ledger::TurnQuery};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -17,10 +17,10 @@ const DEFAULT_DAYS: i64 = 14;
 /// The most bars the chart draws: a longer span gets wider buckets.
 const MAX_BARS: i64 = 120;
 
-fn date(field: &str, value: Option<&str>) -> Result<Option<i64>, AppError> {
+fn date(field: &str, value: Option<&str>, tz: Option<i32>) -> Result<Option<i64>, AppError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v) => date_to_ms(v)
+        Some(v) => local_day_start(v, tz)
             .map(Some)
             .ok_or_else(|| AppError::invalid(field, "Use a date like 2026-11-23.")),
     }
@@ -65,9 +65,9 @@ pub async fn activity(ctx: &Ctx, f: ActivityFilter) -> Result<ActivityPage, AppE
     if let Some(a) = &agent {
         super::service::check_agent_id(a)?;
     }
-    let from_ms = date("from", f.from.as_deref())?;
+    let from_ms = date("from", f.from.as_deref(), f.tz)?;
     // `to` is inclusive: up to the end of that day.
-    let to_ms = date("to", f.to.as_deref())?.map(|ms| ms + DAY_MS);
+    let to_ms = date("to", f.to.as_deref(), f.tz)?.map(|ms| ms + DAY_MS);
     if let (Some(from), Some(to)) = (from_ms, to_ms) {
         if from >= to {
             return Err(AppError::invalid("to", "The end date is before the start."));

@@ -217,6 +217,9 @@ pub struct ActivityFilter {
     pub outcome: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// The viewer's offset from UTC in minutes (east positive): the dates are the viewer's
+    /// days. Without it, UTC days.
+    pub tz: Option<i32>,
     /// Cursor: entries older than this id.
     pub before: Option<i64>,
     /// Cursor: entries newer than this id.

@@ -1,3 +1,4 @@
+use crate::components::time::{IsoTime, Time};
 use futures::StreamExt;
 use leptos::{html, prelude::*, task::spawn_local};
 use leptos_meta::Title;
@@ -5,7 +6,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::api::*;
 use super::model::*;
-use crate::components::format::{datetime_utc, urlencode};
+use crate::components::format::urlencode;
 
 /// One part of a live reply (token deltas of one message appended together).
 #[derive(Clone, Debug, PartialEq)]
@@ -104,21 +105,6 @@ impl LiveTurn {
     }
 }
 
-/// Letta's `2026-11-23T04:32:14+00:00` as `2026-11-23 04:32:14 UTC`.
-fn letta_time(date: Option<String>) -> String {
-    let Some(d) = date else {
-        return String::new();
-    };
-    match d.split_once('T') {
-        Some((day, time)) => {
-            let time = time.trim_end_matches("+00:00").trim_end_matches('Z');
-            let time = time.split('.').next().unwrap_or(time);
-            format!("{day} {time} UTC")
-        }
-        None => d,
-    }
-}
-
 fn sender_label(sender: &Option<Sender>) -> String {
     match sender {
         Some(Sender::Person {
@@ -163,7 +149,7 @@ fn history_item(item: HistoryItem) -> AnyView {
                 <div class="msg user">
                     <div class="msg-meta">
                         <span class="sender" class:muted=unknown data-testid="sender">{label}</span>
-                        <span class="muted">{letta_time(item.date)}</span>
+                        <span class="muted">{item.date.map(|d| view! { <IsoTime iso=d relative=true/> })}</span>
                     </div>
                     <div class="msg-text">{item.text}</div>
                 </div>
@@ -655,7 +641,7 @@ pub fn ChatPage() -> impl IntoView {
                                             <div class="run-head">
                                                 <span class=cls>{r.status.clone()}</span>
                                                 <strong>{format!("@{}", r.person)}</strong>
-                                                <span class="muted">{datetime_utc(r.created_at)}</span>
+                                                <span class="muted"><Time ms=r.created_at relative=true/></span>
                                                 {(!r.finished).then(|| {
                                                     let id = r.turn_id.clone();
                                                     view! {
@@ -767,18 +753,5 @@ mod tests {
         });
         assert!(!t.running());
         assert_eq!(t.phase, Phase::Failed("busy".into()));
-    }
-
-    #[test]
-    fn letta_times_read_as_utc() {
-        assert_eq!(
-            letta_time(Some("2026-11-23T04:32:14+00:00".into())),
-            "2026-11-23 04:32:14 UTC"
-        );
-        assert_eq!(
-            letta_time(Some("2026-11-23T04:32:14.123Z".into())),
-            "2026-11-23 04:32:14 UTC"
-        );
-        assert_eq!(letta_time(None), "");
     }
 }

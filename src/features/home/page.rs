@@ -5,6 +5,7 @@
 //! The one call into another feature: the operators' "Verify all" button starts the persons
 //! feature's job through its server function.
 
+use crate::components::time::Time;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -12,12 +13,7 @@ use leptos_router::components::A;
 use super::api::*;
 use crate::{
     auth::Role,
-    components::{
-        chart::BarChart,
-        format::{datetime_utc, urlencode},
-        layout::use_user,
-        toast::toast_outcome,
-    },
+    components::{chart::BarChart, format::urlencode, layout::use_user, toast::toast_outcome},
     features::persons::api::StartVerifyAll,
 };
 
@@ -97,7 +93,7 @@ fn LettaCardView() -> impl IntoView {
                                 {c.identities.map(|n| stat(n.to_string(), "identities", Some("/identities".into())))}
                                 {c.blocks.map(|n| stat(n.to_string(), "memory blocks", None))}
                             </div>
-                            <p class="hint">{format!("Read {}", datetime_utc(c.read_at))}</p>
+                            <p class="hint">"Read " <Time ms=c.read_at relative=true/></p>
                         }.into_any(),
                     }
                 })}
@@ -135,8 +131,8 @@ fn PersonsCardView(operator: bool) -> impl IntoView {
                                 {stat(c.unchecked.to_string(), "never checked", None)}
                             </div>
                             <p class="hint">{match c.last_checked {
-                                Some(at) => format!("Last checked {}", datetime_utc(at)),
-                                None => "Never checked yet.".to_string(),
+                                Some(at) => view! { "Last checked " <Time ms=at relative=true/> }.into_any(),
+                                None => "Never checked yet.".into_any(),
                             }}</p>
                             {(!c.problem_list.is_empty()).then(|| view! {
                                 <ul class="plain">
@@ -200,7 +196,7 @@ fn ChatCardView() -> impl IntoView {
                                                 <a href=format!("/chat?agent={}&person={}", urlencode(&m.agent_id), m.person_id)>
                                                     {format!("{} on {}", m.person, m.agent_id)}
                                                 </a>
-                                                " " <span class="muted">{datetime_utc(m.at)}</span>
+                                                " " <span class="muted"><Time ms=m.at relative=true/></span>
                                             </li>
                                         }).collect_view()}
                                     </ul>
@@ -242,7 +238,7 @@ fn ChatOpsView(ops: ChatOps) -> impl IntoView {
                 <ul class="plain failures">
                     {ops.failures.into_iter().map(|f| view! {
                         <li>
-                            <span class="muted">{datetime_utc(f.at)}</span>
+                            <span class="muted"><Time ms=f.at relative=true/></span>
                             {format!(" {} as {} on {}: ", f.user, f.person, f.agent_id)}
                             <span class="badge outcome-failed">{f.outcome.clone()}</span>
                             " " {f.reason.clone().unwrap_or_default()}
@@ -272,7 +268,7 @@ fn AuditCardView(admin: bool) -> impl IntoView {
                                     let text = format!("{who}: {}", l.action);
                                     view! {
                                         <li>
-                                            <span class="muted">{datetime_utc(l.at)}</span> " "
+                                            <span class="muted"><Time ms=l.at relative=true/></span> " "
                                             {if admin {
                                                 let href = format!(
                                                     "/audit?actor={}&action={}",

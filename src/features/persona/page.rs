@@ -1,3 +1,4 @@
+use crate::components::time::Time;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_params_map};
@@ -9,9 +10,7 @@ use super::{
 };
 use crate::{
     auth::Role,
-    components::{
-        confirm::ConfirmButton, format::datetime_utc, layout::use_user, toast::use_toasts,
-    },
+    components::{confirm::ConfirmButton, layout::use_user, toast::use_toasts},
     error::AppError,
 };
 
@@ -334,7 +333,7 @@ fn History(
                                 view! {
                                     <li>
                                         <div class="version-head">
-                                            <span>{datetime_utc(v.at)}</span>
+                                            <span><Time ms=v.at/></span>
                                             <span class="badge">{v.source.clone()}</span>
                                             <span class="muted">{v.actor.clone().unwrap_or_else(|| "Letta".into())}</span>
                                         </div>

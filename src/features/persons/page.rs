@@ -1,3 +1,4 @@
+use crate::components::time::Time;
 use leptos::{html, prelude::*};
 use leptos_meta::Title;
 use leptos_router::{
@@ -11,7 +12,7 @@ use crate::{
     components::{
         confirm::ConfirmButton,
         field::{field_error, form_error, Field, FormAlert},
-        format::{datetime_utc, urlencode},
+        format::urlencode,
         layout::use_user,
         textarea::TextArea,
         toast::{toast_outcome, use_toasts},
@@ -127,7 +128,7 @@ pub fn PersonsPage() -> impl IntoView {
                                                     <td><A href=format!("/persons/{}", s.id)>{s.username.clone()}</A></td>
                                                     <td>{s.display_name.clone()}</td>
                                                     <td><HealthBadge health=s.health.clone()/></td>
-                                                    <td class="nowrap">{datetime_utc(s.created_at)}</td>
+                                                    <td class="nowrap"><Time ms=s.created_at minutes=true/></td>
                                                 </tr>
                                             }).collect_view()}
                                         </tbody>
@@ -409,13 +410,13 @@ pub fn PersonPage() -> impl IntoView {
                             <dd>
                                 <HealthBadge health=p.health.clone()/>
                                 " " {p.health_detail.clone().unwrap_or_default()}
-                                {p.checked_at.map(|t| view! { <span class="muted">{format!(" (checked {})", datetime_utc(t))}</span> })}
+                                {p.checked_at.map(|t| view! { <span class="muted">" (checked " <Time ms=t relative=true/> ")"</span> })}
                             </dd>
                             <dt>"Letta identity"</dt><dd><code>{p.identity_id.clone().unwrap_or_else(|| "—".into())}</code></dd>
                             <dt>"Persona block"</dt><dd><code data-testid="block-id">{p.block_id.clone().unwrap_or_else(|| "—".into())}</code> " " {p.block_label.clone()}</dd>
                             <dt>"Character limit"</dt><dd>{p.block_limit}</dd>
                             <dt>"Persona"</dt><dd><A href=format!("/persons/{}/persona", p.id)>"Open the persona editor"</A></dd>
-                            <dt>"Created"</dt><dd>{datetime_utc(p.created_at)}</dd>
+                            <dt>"Created"</dt><dd><Time ms=p.created_at/></dd>
                         </dl>
                         {can_edit.then(|| view! {
                             <div class="actions left">

@@ -1,3 +1,4 @@
+use crate::components::time::Time;
 use leptos::{html, prelude::*};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -11,7 +12,7 @@ use crate::{
     components::{
         confirm::ConfirmButton,
         field::{field_error, form_error, Field, FormAlert},
-        format::{datetime_utc, urlencode},
+        format::urlencode,
         layout::{use_user, RequireRole},
         toast::toast_outcome,
     },
@@ -255,7 +256,7 @@ fn UserRow(user: UserSummary, actions: UserActions) -> impl IntoView {
                     view! { <span class="badge ok">"active"</span> }.into_any()
                 }}
             </td>
-            <td>{datetime_utc(user.created_at)}</td>
+            <td><Time ms=user.created_at/></td>
             <td>
                 <div class="row-actions">
                 {if user.disabled {
