@@ -11,7 +11,7 @@ use common::{
 use letta_admin::{
     auth::Role,
     features::chat::model::{LineBuffer, TurnEvent},
-    features::home::api::{AuditLine, ChatCard, LettaCard, PersonsCard},
+    features::home::api::{AuditLine, ChatCard, LettaCard, LettaFigures, PersonsCard},
     features::persons::api::CreateOutcome,
 };
 
@@ -25,6 +25,13 @@ async fn card<T: serde::de::DeserializeOwned>(
         Ok(a.json())
     } else {
         Err((a.status, a.body))
+    }
+}
+
+fn connected(card: LettaCard) -> LettaFigures {
+    match card {
+        LettaCard::Connected(f) => f,
+        other => panic!("not connected: {other:?}"),
     }
 }
 
@@ -90,13 +97,13 @@ async fn each_role_gets_its_cards_with_the_numbers_behind_them() {
 
     // Letta: the version, the host, and what the server holds; identities and blocks for
     // operators only.
-    let l: LettaCard = card(&app, &op, "staff/overview/letta").await.unwrap();
+    let l = connected(card(&app, &op, "staff/overview/letta").await.unwrap());
     assert_eq!(l.host, "127.0.0.1");
     assert_eq!(l.agents, 2);
     assert_eq!(l.identities, Some(2), "one per person");
     assert_eq!(l.blocks, Some(2), "one persona block per person");
     assert!(!l.version.is_empty());
-    let s: LettaCard = card(&app, &staff, "staff/overview/letta").await.unwrap();
+    let s = connected(card(&app, &staff, "staff/overview/letta").await.unwrap());
     assert_eq!((s.agents, s.identities, s.blocks), (2, None, None));
     // Read once and reused: the counts were asked once for three cards.
     assert_eq!(fake.request_count("GET", "/v1/agents/count"), 1);
@@ -225,15 +232,31 @@ async fn a_failing_letta_fails_only_its_own_card() {
     let fake = FakeLetta::start().await;
     let app = spawn_app().await;
     let op = app.signed_in("olga", Role::Operator).await;
+    // Before any Letta server is set up, the card says so.
+    assert_eq!(
+        card::<LettaCard>(&app, &op, "staff/overview/letta")
+            .await
+            .unwrap(),
+        LettaCard::NotConfigured
+    );
     app.connect_to_fake(&op, &fake, "1").await;
     person(&app, &op, "ada").await;
     fake.fault("GET", "/v1/agents/count", Fault::server_error());
 
-    let (status, body) = card::<LettaCard>(&app, &op, "staff/overview/letta")
+    // A failing Letta is a state of its card, said in the dashboard's words.
+    match card::<LettaCard>(&app, &op, "staff/overview/letta")
         .await
-        .unwrap_err();
-    assert_eq!(status, 502, "{body}");
-    assert!(!body.contains(common::fake_letta::SECRET_MARKER), "{body}");
+        .unwrap()
+    {
+        LettaCard::Unreachable { message } => {
+            assert!(message.contains("HTTP 500"), "{message}");
+            assert!(
+                !message.contains(common::fake_letta::SECRET_MARKER),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
     let p: PersonsCard = card(&app, &op, "staff/overview/persons").await.unwrap();
     assert_eq!(p.total, 1);
     card::<ChatCard>(&app, &op, "staff/overview/chat")
@@ -245,7 +268,7 @@ async fn a_failing_letta_fails_only_its_own_card() {
 
     // A failure is not kept: once Letta answers again, so does the card.
     fake.clear_faults();
-    let l: LettaCard = card(&app, &op, "staff/overview/letta").await.unwrap();
+    let l = connected(card(&app, &op, "staff/overview/letta").await.unwrap());
     assert_eq!(l.identities, Some(1));
 
     // The page itself renders with the Letta card left to the browser.

@@ -8,9 +8,21 @@ use serde::{Deserialize, Serialize};
 use crate::components::chart::Bars;
 use crate::error::AppError;
 
-/// The Letta server: the connection, and what it holds (counts read at `read_at`).
+/// The Letta server as the Overview shows it. A server that is not set up or does not answer
+/// is a state of the card, not a failure of the page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LettaCard {
+pub enum LettaCard {
+    NotConfigured,
+    /// The short message of what went wrong (never an upstream body).
+    Unreachable {
+        message: String,
+    },
+    Connected(LettaFigures),
+}
+
+/// The connection, and what the server holds (counts read at `read_at`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LettaFigures {
     pub host: String,
     pub version: String,
     /// How long the health check took when the numbers were read.

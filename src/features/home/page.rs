@@ -76,13 +76,19 @@ fn LettaCardView() -> impl IntoView {
         <Card id="card-letta" title="Letta server">
             <Suspense fallback=|| view! { <p class="loading">"Reading the Letta server…"</p> }>
                 {move || Suspend::new(async move {
+                    let settings = move || operator.then(|| view! { <p><A href="/settings">"Check the connection settings"</A></p> });
                     match card.await {
-                        Err(e) => view! {
-                            <p class="badge outcome-failed">"Unreachable"</p>
-                            {failed(e)}
-                            {operator.then(|| view! { <p><A href="/settings">"Check the connection settings"</A></p> })}
+                        Err(e) => failed(e),
+                        Ok(LettaCard::NotConfigured) => view! {
+                            <p><span class="badge outcome-denied">"Not set up"</span>" The dashboard has no Letta server yet."</p>
+                            {settings()}
                         }.into_any(),
-                        Ok(c) => view! {
+                        Ok(LettaCard::Unreachable { message }) => view! {
+                            <p><span class="badge outcome-failed">"Unreachable"</span></p>
+                            <p class="form-error" role="alert">{message}</p>
+                            {settings()}
+                        }.into_any(),
+                        Ok(LettaCard::Connected(c)) => view! {
                             <p>
                                 <span class="badge outcome-ok">"Connected"</span>
                                 " " <strong>{c.host.clone()}</strong>

@@ -22,9 +22,16 @@ fn internal(e: sqlx::Error) -> AppError {
 }
 
 pub async fn letta(ctx: &Ctx) -> Result<LettaCard, AppError> {
-    let snap = ctx.state.letta.snapshot(SNAPSHOT_MAX_AGE).await?;
+    if ctx.state.letta.client().is_err() {
+        return Ok(LettaCard::NotConfigured);
+    }
+    let snap = match ctx.state.letta.snapshot(SNAPSHOT_MAX_AGE).await {
+        Ok(snap) => snap,
+        Err(AppError::Upstream(message)) => return Ok(LettaCard::Unreachable { message }),
+        Err(e) => return Err(e),
+    };
     let operator = ctx.user.role >= Role::Operator;
-    Ok(LettaCard {
+    Ok(LettaCard::Connected(LettaFigures {
         host: snap.host,
         version: snap.version,
         latency_ms: snap.latency_ms,
@@ -32,7 +39,7 @@ pub async fn letta(ctx: &Ctx) -> Result<LettaCard, AppError> {
         agents: snap.agents,
         identities: operator.then_some(snap.identities),
         blocks: operator.then_some(snap.blocks),
-    })
+    }))
 }
 
 pub async fn persons(ctx: &Ctx) -> Result<PersonsCard, AppError> {
