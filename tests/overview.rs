@@ -225,6 +225,13 @@ async fn each_role_gets_its_cards_with_the_numbers_behind_them() {
     assert!(lines.windows(2).all(|w| w[0].id > w[1].id), "newest first");
     let lines: Vec<AuditLine> = card(&app, &op, "operator/overview/audit").await.unwrap();
     assert!(lines.iter().any(|l| l.action == "chat.send"));
+    // The audit log and Chat activity opened from the Overview's links (client-side): an
+    // empty filter is no filter.
+    assert_eq!(app.call(&admin, "admin/audit/list", &[]).await.status, 200);
+    assert_eq!(
+        app.call(&op, "operator/chat/activity", &[]).await.status,
+        200
+    );
 }
 
 #[tokio::test]

@@ -47,7 +47,7 @@ pub struct AuditPage {
 pub const PAGE_SIZE: i64 = 50;
 
 #[server(prefix = "/api", endpoint = "admin/audit/list")]
-pub async fn list_audit(filter: AuditFilter) -> Result<AuditPage, AppError> {
+pub async fn list_audit(#[server(default)] filter: AuditFilter) -> Result<AuditPage, AppError> {
     let ctx = crate::auth::guard::require_role(crate::auth::Role::Admin).await?;
     ssr::list(&ctx, filter).await
 }

@@ -68,7 +68,9 @@ pub async fn chat_runs(agent_id: String) -> Result<Vec<BackgroundRun>, AppError>
 
 /// The turn ledger, filtered and paged, with its chart and the journal (operators).
 #[server(prefix = "/api", endpoint = "operator/chat/activity")]
-pub async fn chat_activity(filter: ActivityFilter) -> Result<ActivityPage, AppError> {
+pub async fn chat_activity(
+    #[server(default)] filter: ActivityFilter,
+) -> Result<ActivityPage, AppError> {
     let ctx = crate::auth::guard::require_role(crate::auth::Role::Operator).await?;
     super::ledger::activity(&ctx, filter).await
 }

@@ -60,7 +60,7 @@ fn stat(value: String, label: &'static str, href: Option<String>) -> impl IntoVi
     view! {
         <div class="stat">
             {match href {
-                Some(href) => view! { <a class="stat-value" href=href>{value}</a> }.into_any(),
+                Some(href) => view! { <a class="stat-value" href=href aria-label=format!("{value} {label}")>{value.clone()}</a> }.into_any(),
                 None => view! { <span class="stat-value">{value}</span> }.into_any(),
             }}
             <span class="stat-label">{label}</span>
@@ -226,7 +226,7 @@ fn ChatOpsView(ops: ChatOps) -> impl IntoView {
         <div class="stats">
             {stat(ops.attached.to_string(), "blocks attached", Some("/activity".into()))}
             <div class="stat" class:bad={ops.stuck > 0}>
-                <a class="stat-value" href="/activity">{ops.stuck.to_string()}</a>
+                <a class="stat-value" href="/activity" aria-label=format!("{} stuck detaches", ops.stuck)>{ops.stuck.to_string()}</a>
                 <span class="stat-label">"stuck detaches"</span>
             </div>
             {stat(format!("{day_turns} / {day_failed}"), "turns / failed, 24 h", Some(format!("/activity?from={day_from}")))}
