@@ -167,10 +167,12 @@ fn released(events: &[TurnEvent]) -> bool {
 }
 
 async fn journal_len(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM chat_attachments")
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap()
+    letta_admin::with_pool!(&app.state.db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM chat_attachments"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap()
 }
 
 async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {

@@ -18,8 +18,8 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::db::Db;
 use futures::{FutureExt, StreamExt};
-use sqlx::SqlitePool;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
@@ -152,7 +152,7 @@ impl ChatRuntime {
 
     /// Whether a chat turn is using the person's block: running or waiting here, or journaled
     /// (attached and not yet detached, by this process or one that crashed).
-    pub async fn person_in_turn(&self, db: &SqlitePool, person_id: i64) -> Result<bool, AppError> {
+    pub async fn person_in_turn(&self, db: &Db, person_id: i64) -> Result<bool, AppError> {
         let running = self
             .active
             .lock()
@@ -1077,7 +1077,7 @@ async fn release(
     false
 }
 
-async fn unjournal(db: &SqlitePool, turn_id: &str) -> bool {
+async fn unjournal(db: &Db, turn_id: &str) -> bool {
     match db::chat::unjournal(db, turn_id).await {
         Ok(()) => true,
         Err(e) => {
@@ -1149,8 +1149,12 @@ async fn sweepable(state: &AppState, row_instance: Option<&str>, turn_id: &str) 
 /// Detaches every journaled block the sweeper may act on (see [`sweepable`]), and drops the
 /// agent tickets of dead instances. Returns how many of those rows are left (detach failed).
 pub async fn sweep(state: &AppState) -> usize {
-    if let Err(e) =
-        db::instances::prune_dead(&state.db, db::now_ms(), state.instance.expiry_ms()).await
+    if let Err(e) = db::instances::prune_dead(
+        &state.db,
+        state.instance.now_ms(),
+        state.instance.expiry_ms(),
+    )
+    .await
     {
         tracing::error!(error = %e, "sweeper: pruning dead instances");
     }
