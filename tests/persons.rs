@@ -332,6 +332,72 @@ async fn verify_all_runs_in_the_background_and_reports_problems() {
 }
 
 #[tokio::test]
+async fn verify_all_is_one_pass_that_every_instance_shows() {
+    let (a, fake, op) = connected_app().await;
+    for name in ["v1", "v2", "v3"] {
+        assert_eq!(create(&a, &op, name).await.status, 200);
+    }
+    let (dir, db) = (
+        a.state.config.data_dir.clone(),
+        a.state.config.database_url.clone(),
+    );
+    let b = common::spawn_app_with(move |c| {
+        c.data_dir = dir;
+        c.database_url = db;
+    })
+    .await;
+    let op_b = b.signed_in("otto", Role::Operator).await;
+    // Each block read takes a while: the pass is still running when B looks.
+    fake.fault_times(
+        "GET",
+        "/v1/blocks/*",
+        common::fake_letta::Fault::Sleep(std::time::Duration::from_millis(400)),
+        3,
+    );
+    assert_eq!(
+        a.call(&op, "operator/persons/verify_all", &[]).await.status,
+        200
+    );
+    let seen: letta_admin::features::persons::api::VerifyProgress = b
+        .call(&op_b, "operator/persons/verify_progress", &[])
+        .await
+        .json();
+    assert!(seen.running && seen.total == 3, "{seen:?}");
+    // Asked through B meanwhile: the same pass, not a second one.
+    let again: letta_admin::features::persons::api::VerifyProgress = b
+        .call(&op_b, "operator/persons/verify_all", &[])
+        .await
+        .json();
+    assert!(
+        again.running && again.started_at == seen.started_at,
+        "{again:?}"
+    );
+    let mut progress = seen;
+    for _ in 0..200 {
+        progress = b
+            .call(&op_b, "operator/persons/verify_progress", &[])
+            .await
+            .json();
+        if !progress.running {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        (progress.running, progress.done),
+        (false, 3),
+        "{progress:?}"
+    );
+    let passes = a
+        .audit_actions()
+        .await
+        .into_iter()
+        .filter(|(_, action, _)| action == "person.verify_all")
+        .count();
+    assert_eq!(passes, 1);
+}
+
+#[tokio::test]
 async fn delete_removes_in_letta_or_only_unlinks_locally() {
     let (app, fake, op) = connected_app().await;
     let CreateOutcome::Created(a) = create(&app, &op, "ada").await.json() else {

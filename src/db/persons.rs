@@ -385,3 +385,78 @@ pub async fn version(db: &Db, person_id: i64, id: i64) -> Result<Option<String>,
     .fetch_optional(pool)
     .await)
 }
+
+/// The shared "Verify all" pass (`persons_verify`, one row).
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq, Eq)]
+pub struct VerifyRow {
+    /// Running, and its instance still alive (a dead owner's pass is over).
+    pub running: bool,
+    pub total: i64,
+    pub done: i64,
+    /// JSON `[[username, health, detail], …]`.
+    pub problems: String,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+/// Claims the pass for `instance_id` unless another live instance runs one: one statement (on
+/// Postgres the second of two concurrent claims waits for the first's row lock, then finds
+/// the row running under a live instance).
+pub async fn verify_claim(
+    db: &Db,
+    instance_id: &str,
+    total: i64,
+    now_ms: i64,
+    expiry_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let claimed = crate::with_pool!(db, |pool| sqlx::query(
+        "UPDATE persons_verify SET running = TRUE, total = $1, done = 0, problems = '[]', \
+         started_at = $2, finished_at = NULL, instance_id = $3 \
+         WHERE id = 1 AND (running = FALSE OR instance_id IS NULL OR instance_id NOT IN \
+               (SELECT id FROM instances WHERE heartbeat_at >= $2 - $4))",
+    )
+    .bind(total)
+    .bind(now_ms)
+    .bind(instance_id)
+    .bind(expiry_ms)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(claimed == 1)
+}
+
+/// The owner's progress (and, with `finished_at`, the end of its pass).
+pub async fn verify_record(
+    db: &Db,
+    instance_id: &str,
+    done: i64,
+    problems_json: &str,
+    finished_at: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query(
+        "UPDATE persons_verify SET done = $2, problems = $3, finished_at = $4, \
+         running = CASE WHEN $4 IS NULL THEN running ELSE FALSE END \
+         WHERE id = 1 AND instance_id = $1",
+    )
+    .bind(instance_id)
+    .bind(done)
+    .bind(problems_json)
+    .bind(finished_at)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn verify_state(db: &Db, now_ms: i64, expiry_ms: i64) -> Result<VerifyRow, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_as(
+        "SELECT (v.running = TRUE AND EXISTS (SELECT 1 FROM instances i \
+                 WHERE i.id = v.instance_id AND i.heartbeat_at >= $1 - $2)) AS running, \
+                v.total, v.done, v.problems, v.started_at, v.finished_at \
+         FROM persons_verify v WHERE v.id = 1",
+    )
+    .bind(now_ms)
+    .bind(expiry_ms)
+    .fetch_one(pool)
+    .await)
+}
