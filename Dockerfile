@@ -32,6 +32,10 @@ ENV LEPTOS_OUTPUT_NAME=letta_admin \
     LEPTOS_SITE_ADDR=0.0.0.0:3000 \
     LETTA_ADMIN_DATA_DIR=/data \
     RUST_LOG=info
+# On Postgres (several replicas behind a load balancer), give every container the same
+# DATABASE_URL=postgres://… and the same key: LETTA_ADMIN_SECRET_KEY, or a secret mounted
+# read-only and named by LETTA_ADMIN_SECRET_KEY_FILE (e.g. /run/secrets/letta-admin-key).
+# /data then holds nothing the replicas need to share (README: Several instances).
 VOLUME /data
 USER letta-admin
 EXPOSE 3000

@@ -13,9 +13,14 @@
 //! real comparison is reported with that interval (✓ when it does not put the overhead above
 //! 5 ms), and the fake run measures the dashboard's own overhead to a fraction of a millisecond.
 //!
+//! The fake rounds run once with the agent lease in SQLite and, when `BENCH_POSTGRES_URL`
+//! names a Postgres server (an admin URL: the bench creates a database of its own on it;
+//! scripts/bench.sh starts a throwaway cluster), once more with it in Postgres, and the two are
+//! reported side by side.
+//!
 //! Run: `scripts/bench.sh` (starts the Letta peer), or with LETTA_BASE_URL /
-//! LETTA_SERVER_PASSWORD set: `cargo bench --features ssr --bench chat_turn`.
-//! BENCH_TURNS (default 60) sets N.
+//! LETTA_SERVER_PASSWORD set: `cargo bench --features ssr --bench chat_turn` (without them only
+//! the fake rounds run). BENCH_TURNS (default 60) sets N.
 
 #[path = "../tests/common/fake_letta.rs"]
 #[allow(dead_code)]
@@ -92,34 +97,108 @@ impl Series {
 
 #[tokio::main]
 async fn main() {
-    let (Ok(url), Ok(password)) = (
-        std::env::var("LETTA_BASE_URL"),
-        std::env::var("LETTA_SERVER_PASSWORD"),
-    ) else {
-        eprintln!(
-            "chat_turn bench: set LETTA_BASE_URL and LETTA_SERVER_PASSWORD (scripts/bench.sh does)"
-        );
-        return;
-    };
     let turns: usize = std::env::var("BENCH_TURNS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
-
-    let real = run(url, password, turns, None).await;
+    let real = match (
+        std::env::var("LETTA_BASE_URL"),
+        std::env::var("LETTA_SERVER_PASSWORD"),
+    ) {
+        (Ok(url), Ok(password)) => Some(run(url, password, turns, None, None).await),
+        _ => {
+            eprintln!(
+                "chat_turn bench: no LETTA_BASE_URL / LETTA_SERVER_PASSWORD: the fake rounds only"
+            );
+            None
+        }
+    };
     let fake = fake_letta::FakeLetta::start().await;
     let fake_agent = fake.add_agent("bench");
-    let quick = run(
-        fake.url.to_string(),
-        fake_letta::FakeLetta::PASSWORD.into(),
-        turns,
-        Some(fake_agent),
-    )
-    .await;
-    report(turns, real, quick);
+    let on_fake = |database_url: Option<String>| {
+        run(
+            fake.url.to_string(),
+            fake_letta::FakeLetta::PASSWORD.into(),
+            turns,
+            Some(fake_agent.clone()),
+            database_url,
+        )
+    };
+    let quick = on_fake(None).await;
+    let on_postgres = match std::env::var("BENCH_POSTGRES_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            Some(on_fake(Some(postgres_database(&admin).await)).await)
+        }
+        _ => None,
+    };
+    if let Some(real) = real {
+        report(turns, real, &quick);
+    }
+    report_backends(turns, &quick, on_postgres.as_ref());
 }
 
-fn report(turns: usize, mut real: Series, quick: Series) {
+/// A new database for the bench on the Postgres server `admin` names: its URL.
+async fn postgres_database(admin: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("bench_{}_{}", std::process::id(), letta_admin::db::now_ms());
+    let mut conn = sqlx::PgConnection::connect(admin)
+        .await
+        .expect("BENCH_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("CREATE DATABASE");
+    let mut url = url::Url::parse(admin).expect("BENCH_POSTGRES_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// The dashboard's overhead on the fake Letta with the agent lease in SQLite and in Postgres.
+fn report_backends(turns: usize, sqlite: &Series, postgres: Option<&Series>) {
+    let figures = |s: &Series| {
+        let (mut over, mut first) = s.differences();
+        let mut dash = s.dash.clone();
+        (
+            median(&mut over),
+            iqr(&over),
+            median(&mut first),
+            median(&mut dash),
+        )
+    };
+    let (so, s_iqr, sf, sd) = figures(sqlite);
+    println!();
+    println!(
+        "chat turn against the in-process fake Letta, the agent lease in the database, median of {turns} rounds:"
+    );
+    println!("| figure | SQLite | Postgres | Postgres ÷ SQLite |");
+    println!("|---|---|---|---|");
+    match postgres.map(figures) {
+        Some((po, p_iqr, pf, pd)) => {
+            println!(
+                "| dashboard − direct attach + send (IQR) | {so:.2} ms ({:.2} … {:.2}) | {po:.2} ms ({:.2} … {:.2}) | {:.2} |",
+                s_iqr.0, s_iqr.1, p_iqr.0, p_iqr.1, po / so
+            );
+            println!(
+                "| time to first token: dashboard − direct | {sf:.2} ms | {pf:.2} ms | {:.2} |",
+                pf / sf
+            );
+            println!(
+                "| dashboard: send → complete reply | {sd:.2} ms | {pd:.2} ms | {:.2} |",
+                pd / sd
+            );
+        }
+        None => {
+            println!(
+                "| dashboard − direct attach + send (IQR) | {so:.2} ms ({:.2} … {:.2}) | (BENCH_POSTGRES_URL not set) | |",
+                s_iqr.0, s_iqr.1
+            );
+            println!("| time to first token: dashboard − direct | {sf:.2} ms | | |");
+            println!("| dashboard: send → complete reply | {sd:.2} ms | | |");
+        }
+    }
+}
+
+fn report(turns: usize, mut real: Series, quick: &Series) {
     let mark = |ok: bool| if ok { "✓" } else { "✗" };
     // `differences` are sorted, so `median` leaves them as they are.
     let (mut over, mut first) = real.differences();
@@ -187,10 +266,20 @@ fn report(turns: usize, mut real: Series, quick: Series) {
 }
 
 /// Runs `turns` rounds against the Letta at `url`, through a dashboard of its own, on `agent`
-/// (created, and deleted afterwards, when `None`).
-async fn run(url: String, password: String, turns: usize, agent: Option<String>) -> Series {
+/// (created, and deleted afterwards, when `None`), on the database `database_url` (a SQLite
+/// file of its own when `None`).
+async fn run(
+    url: String,
+    password: String,
+    turns: usize,
+    agent: Option<String>,
+    database_url: Option<String>,
+) -> Series {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::for_dir(dir.path());
+    if let Some(db) = database_url {
+        config.database_url = db;
+    }
     config.letta_base_url = Some(url);
     config.letta_password = Some(password);
     let options = leptos::config::LeptosOptions::builder()

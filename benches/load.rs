@@ -230,7 +230,7 @@ async fn seed(dir: &std::path::Path) {
          SELECT printf('seed%06d', i), printf('Seed Person %06d', i), printf('seed person %06d', i), \
                 5000, 1700000000000 + i, 1700000000000 + i FROM n",
     )
-    .execute(&db)
+    .execute(db.as_sqlite().expect("the load bench seeds a SQLite file"))
     .await
     .unwrap();
     db.close().await;

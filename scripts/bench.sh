@@ -3,7 +3,9 @@
 # their targets, never asserted. Builds the release server, starts the real Letta peer if
 # needed, then runs:
 #   chat_turn  the dashboard's chat turn vs direct attach+send(+detach) on the real Letta, then
-#              the same rounds on the in-process fake Letta (the overhead itself, precisely)
+#              the same rounds on the in-process fake Letta (the overhead itself, precisely),
+#              with the agent lease in SQLite and in Postgres side by side (BENCH_POSTGRES_URL,
+#              else a throwaway cluster started here)
 #   load       cold start, memory, persons page vs a static asset, 50 chatting sessions
 #   size       first-load bytes of /login and /persons (scripts/size-budget.sh)
 # --short: a few seconds per phase (what CI runs, so a broken budget is seen).
@@ -17,6 +19,13 @@ fi
 if [ -z "${LETTA_BASE_URL:-}" ]; then
   scripts/letta-peer.sh start >&2
   export LETTA_BASE_URL=http://127.0.0.1:8283 LETTA_SERVER_PASSWORD=letta-test-password
+fi
+pg_dir=""
+if [ -z "${BENCH_POSTGRES_URL:-}" ]; then
+  pg_out=$(scripts/pg-throwaway.sh start)
+  pg_dir=$(echo "$pg_out" | sed -n 's/^PG_THROWAWAY_DIR=//p')
+  export BENCH_POSTGRES_URL=$(echo "$pg_out" | sed -n 's/^TEST_POSTGRES_URL=//p')
+  trap 'scripts/pg-throwaway.sh stop "$pg_dir" >/dev/null 2>&1 || true' EXIT
 fi
 scripts/build-release.sh >&2
 cargo bench --features ssr --bench chat_turn

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build letta-admin, and skips what is there.
 #   scripts/bootstrap.sh          build tools only (to run the dashboard)
-#   scripts/bootstrap.sh --test   also Chromium and the Playwright packages (to test it)
+#   scripts/bootstrap.sh --test   also Chromium, nginx, Postgres and the Playwright packages
+#                                 (to test it)
 # Versions and the reasons for them: see TOOLCHAIN notes in the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,13 @@ if [ "${1:-}" = "--test" ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light openssl >/dev/null
+  fi
+  # A throwaway Postgres cluster for the Postgres run of the tests (scripts/pg-throwaway.sh).
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    say "installing Postgres"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
   fi
   if [ ! -d end2end/node_modules/@playwright/test ]; then
     say "installing the Playwright packages"

@@ -50,6 +50,22 @@ const COUNTED: [&str; 5] = [
     "audit_log",
 ];
 
+/// These commands copy SQLite files; a Postgres database has its own tools.
+fn sqlite_only(config: &Config, command: &str) -> Result<(), BoxError> {
+    if db::is_postgres(&config.database_url) {
+        return Err(format!(
+            "letta-admin {command} works on the SQLite database only, and DATABASE_URL names a \
+             Postgres database ({}). Back it up with Postgres's own tools: pg_dump --format=custom \
+             (consistent while the dashboards run) and pg_restore into an empty database; keep \
+             the secret key (LETTA_ADMIN_SECRET_KEY, LETTA_ADMIN_SECRET_KEY_FILE or the key file) \
+             with the dump, or the Letta password in it cannot be decrypted",
+            db::redact_url(&config.database_url)
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// The key file that belongs to the backup `path`: `PATH.key`.
 pub fn key_path(backup: &Path) -> PathBuf {
     let mut name = backup.as_os_str().to_owned();
@@ -59,6 +75,7 @@ pub fn key_path(backup: &Path) -> PathBuf {
 
 /// `letta-admin backup PATH [--force]`.
 pub async fn backup(config: &Config, target: &Path, force: bool) -> Result<(), BoxError> {
+    sqlite_only(config, "backup")?;
     let source = database_file(config)?;
     if !source.is_file() {
         return Err(format!(
@@ -189,6 +206,7 @@ pub async fn backup(config: &Config, target: &Path, force: bool) -> Result<(), B
 
 /// `letta-admin restore PATH`.
 pub async fn restore(config: &Config, source: &Path) -> Result<(), BoxError> {
+    sqlite_only(config, "restore")?;
     let target = database_file(config)?;
     let source = std::path::absolute(source)?;
     if !source.is_file() {
@@ -230,7 +248,7 @@ pub async fn restore(config: &Config, source: &Path) -> Result<(), BoxError> {
         // them (and their tickets), so neither a starting dashboard nor the next restore waits
         // for their heartbeats to expire. Their journal rows are swept at the next start.
         for instance in instances(&copy).await? {
-            db::instances::deregister(&copy, &instance.id).await?;
+            db::instances::deregister(&db::Db::Sqlite(copy.clone()), &instance.id).await?;
         }
         Ok::<_, BoxError>(())
     }
@@ -464,6 +482,11 @@ impl KeyPlan {
 }
 
 fn current_key(config: &Config) -> Result<Key, BoxError> {
+    // A key file outside the data directory is kept like the variable: the commands neither
+    // copy nor replace it.
+    if let Some(path) = &config.secret_key_file {
+        return Ok(Key::Environment(SecretBox::from_file(path)?));
+    }
     if let Some(hex) = &config.secret_key_hex {
         return Ok(Key::Environment(SecretBox::load(
             Some(hex),
@@ -499,7 +522,7 @@ async fn password_opens(
     db: &SqlitePool,
     secrets: Option<&SecretBox>,
 ) -> Result<Option<bool>, BoxError> {
-    let sealed = db::settings::get(db, KEY_PASSWORD)
+    let sealed = db::settings::get(&db::Db::Sqlite(db.clone()), KEY_PASSWORD)
         .await?
         .map(|r| r.value)
         .filter(|v| !v.is_empty());
@@ -559,7 +582,7 @@ async fn refuse_if_live(config: &Config, path: &Path) -> Result<(), BoxError> {
 /// The dashboard instances registered in the database (none in one from before instances
 /// existed).
 async fn instances(db: &SqlitePool) -> Result<Vec<db::instances::InstanceRow>, sqlx::Error> {
-    match db::instances::all(db).await {
+    match db::instances::all(&db::Db::Sqlite(db.clone())).await {
         Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => Ok(vec![]),
         found => found,
     }

@@ -16,10 +16,16 @@ pub const DEFAULT_LEDGER_DAYS: u32 = 90;
 pub struct Config {
     /// Where the SQLite file and the secret key file live.
     pub data_dir: PathBuf,
-    /// `sqlite://…` URL of the dashboard's database.
+    /// `sqlite://…` or `postgres://…` URL of the dashboard's database. May hold a password:
+    /// only ever shown through [`crate::db::redact_url`].
     pub database_url: String,
+    /// Connections in the Postgres pool (unused on SQLite).
+    pub db_max_connections: u32,
     /// 32-byte key (hex) for encrypting secrets at rest; if absent a key file is used.
     pub secret_key_hex: Option<String>,
+    /// A key file outside the data directory (`LETTA_ADMIN_SECRET_KEY_FILE`, e.g. a mounted
+    /// secret every replica shares): read, never created.
+    pub secret_key_file: Option<PathBuf>,
     pub letta_base_url: Option<String>,
     pub letta_password: Option<String>,
     /// Set the `Secure` flag on the session cookie (serve over https).
@@ -52,8 +58,10 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("data_dir", &self.data_dir)
-            .field("database_url", &self.database_url)
+            .field("database_url", &crate::db::redact_url(&self.database_url))
+            .field("db_max_connections", &self.db_max_connections)
             .field("secret_key", &self.secret_key_hex.as_ref().map(|_| "set"))
+            .field("secret_key_file", &self.secret_key_file)
             .field("letta_base_url", &self.letta_base_url)
             .field(
                 "letta_password",
@@ -110,10 +118,29 @@ impl Config {
                 ))
             }
         };
+        let secret_key_hex = var("LETTA_ADMIN_SECRET_KEY");
+        let secret_key_file = var("LETTA_ADMIN_SECRET_KEY_FILE").map(PathBuf::from);
+        if secret_key_hex.is_some() && secret_key_file.is_some() {
+            return Err(
+                "set LETTA_ADMIN_SECRET_KEY or LETTA_ADMIN_SECRET_KEY_FILE, not both".into(),
+            );
+        }
         Ok(Config {
             data_dir,
             database_url,
-            secret_key_hex: var("LETTA_ADMIN_SECRET_KEY"),
+            db_max_connections: match var("LETTA_ADMIN_DB_MAX_CONNECTIONS") {
+                None => crate::db::DEFAULT_PG_CONNECTIONS,
+                Some(v) => v
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (2..=200).contains(n))
+                    .ok_or_else(|| {
+                        format!("LETTA_ADMIN_DB_MAX_CONNECTIONS must be 2 to 200, got {v:?}")
+                    })?,
+            },
+            secret_key_hex,
+            secret_key_file,
             letta_base_url: var("LETTA_BASE_URL"),
             letta_password: var("LETTA_SERVER_PASSWORD"),
             cookie_secure,
@@ -175,7 +202,9 @@ impl Config {
         Config {
             data_dir: dir.to_path_buf(),
             database_url: format!("sqlite://{}", dir.join("letta-admin.db").display()),
+            db_max_connections: crate::db::DEFAULT_PG_CONNECTIONS,
             secret_key_hex: None,
+            secret_key_file: None,
             letta_base_url: None,
             letta_password: None,
             cookie_secure: false,

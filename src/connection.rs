@@ -9,8 +9,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sqlx::SqlitePool;
-
 use crate::{
     config::Config,
     crypto::SecretBox,
@@ -26,6 +24,38 @@ pub const KEY_TIMEOUT: &str = "letta.timeout_secs";
 /// not decrypt as the Letta password.
 pub const PASSWORD_PURPOSE: &str = "letta.password";
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+/// A value sealed with the key the first instance on a Postgres database used: every later
+/// instance must open it, or it would store (and fail to read) the Letta password under a key
+/// of its own.
+pub const KEY_CHECK: &str = "crypto.key_check";
+const KEY_CHECK_PURPOSE: &str = "crypto.key_check";
+
+/// On Postgres, where replicas on several hosts share the database: refuses to start with a
+/// key other than the one the database's secrets are sealed with (the first instance's). On
+/// SQLite the key file lives beside the database, and backup/restore check the pair.
+pub async fn ensure_shared_key(db: &db::Db, secrets: &SecretBox) -> Result<(), String> {
+    if db.dialect() != db::Dialect::Postgres {
+        return Ok(());
+    }
+    let sealed = secrets
+        .seal(KEY_CHECK_PURPOSE, "letta-admin")
+        .map_err(|e| e.to_string())?;
+    let read = |e: sqlx::Error| format!("reading the secret key check from the database: {e}");
+    db::settings::put_if_absent(db, KEY_CHECK, &sealed, "first instance")
+        .await
+        .map_err(read)?;
+    let stored = db::settings::get(db, KEY_CHECK).await.map_err(read)?;
+    match stored {
+        Some(row) if secrets.open(KEY_CHECK_PURPOSE, &row.value).is_ok() => Ok(()),
+        _ => Err(
+            "this instance's secret key is not the one the other instances on this \
+                  database use (their Letta password could not be decrypted, nor this one's \
+                  by them): give every instance the same LETTA_ADMIN_SECRET_KEY or \
+                  LETTA_ADMIN_SECRET_KEY_FILE"
+                .into(),
+        ),
+    }
+}
 
 /// The settings as stored (password already decrypted: server memory only).
 #[derive(Clone, Default)]
@@ -88,7 +118,7 @@ impl LettaHub {
     /// Copies the environment's first-run defaults into the database (once: a value that was
     /// ever set, even cleared, is not overwritten), then connects from the database.
     pub async fn start(
-        db: &SqlitePool,
+        db: &db::Db,
         secrets: &SecretBox,
         config: &Config,
     ) -> Result<LettaHub, AppError> {
@@ -125,7 +155,7 @@ impl LettaHub {
     /// `every`, the settings rows are compared with what this instance last loaded, and the
     /// client is rebuilt when they differ (so no instance keeps using an old URL or password,
     /// and its connection badge follows).
-    pub fn follow_settings(&self, db: SqlitePool, secrets: SecretBox, every: Duration) {
+    pub fn follow_settings(&self, db: db::Db, secrets: SecretBox, every: Duration) {
         let hub = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
@@ -146,7 +176,7 @@ impl LettaHub {
     }
 
     /// Rebuilds the live client from the database; every later request uses it.
-    pub async fn reload(&self, db: &SqlitePool, secrets: &SecretBox) -> Result<(), AppError> {
+    pub async fn reload(&self, db: &db::Db, secrets: &SecretBox) -> Result<(), AppError> {
         let stamp = settings_fingerprint(db).await.ok();
         let settings = load(db, secrets).await?;
         let client = Connection::parse(&settings.base_url, settings.password, settings.timeout)
@@ -260,7 +290,7 @@ fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::Internal
 }
 
-pub async fn load(db: &SqlitePool, secrets: &SecretBox) -> Result<LettaSettings, AppError> {
+pub async fn load(db: &db::Db, secrets: &SecretBox) -> Result<LettaSettings, AppError> {
     let base_url = db::settings::get(db, KEY_BASE_URL)
         .await?
         .map(|r| r.value)
@@ -283,7 +313,7 @@ pub async fn load(db: &SqlitePool, secrets: &SecretBox) -> Result<LettaSettings,
 }
 
 /// A hash of every settings row (key, value, time of change).
-async fn settings_fingerprint(db: &SqlitePool) -> Result<u64, sqlx::Error> {
+async fn settings_fingerprint(db: &db::Db) -> Result<u64, sqlx::Error> {
     use std::hash::{Hash, Hasher};
     let rows = db::settings::fingerprint(db).await?;
     let mut h = std::collections::hash_map::DefaultHasher::new();

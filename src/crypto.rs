@@ -1,6 +1,7 @@
 //! Secrets at rest: the Letta password is stored encrypted with ChaCha20-Poly1305 (an AEAD
-//! from RustCrypto). The key comes from `LETTA_ADMIN_SECRET_KEY` (64 hex characters) or, if that
-//! is not set, from `<data dir>/secret.key`, created on first start with owner-only permissions.
+//! from RustCrypto). The key comes from `LETTA_ADMIN_SECRET_KEY` (64 hex characters), from the
+//! file `LETTA_ADMIN_SECRET_KEY_FILE` names (never created: a secret every replica shares), or
+//! else from `<data dir>/secret.key`, created on first start with owner-only permissions.
 
 use std::{path::Path, sync::Arc};
 
@@ -26,6 +27,8 @@ pub enum SecretError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the key file {path} must hold 64 hexadecimal characters (32 bytes)")]
+    BadKeyFile { path: String },
     #[error("the stored secret cannot be decrypted with this key (was the key changed?)")]
     Decrypt,
     #[error("no randomness available from the operating system")]
@@ -75,6 +78,28 @@ impl SecretBox {
                 Ok(SecretBox::from_key(key))
             }
             Err(e) => Err(io_err(e)),
+        }
+    }
+
+    /// The key in an existing file (`LETTA_ADMIN_SECRET_KEY_FILE`): read, never created.
+    pub fn from_file(path: &Path) -> Result<SecretBox, SecretError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SecretError::KeyFile {
+            path: path.display().to_string(),
+            source,
+        })?;
+        parse_key(text.trim())
+            .map(SecretBox::from_key)
+            .map_err(|_| SecretError::BadKeyFile {
+                path: path.display().to_string(),
+            })
+    }
+
+    /// The key as configured: `LETTA_ADMIN_SECRET_KEY`, `LETTA_ADMIN_SECRET_KEY_FILE`, or the
+    /// data directory's key file.
+    pub fn for_config(config: &crate::config::Config) -> Result<SecretBox, SecretError> {
+        match &config.secret_key_file {
+            Some(path) => SecretBox::from_file(path),
+            None => SecretBox::load(config.secret_key_hex.as_deref(), &config.data_dir),
         }
     }
 

@@ -8,11 +8,9 @@
 //! acts under that id again: it registers a new one, so whatever the old id still held stays
 //! void. A restarted process is a new instance.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-
-use sqlx::SqlitePool;
 
 use crate::db;
 
@@ -22,12 +20,16 @@ pub struct Instance(Arc<Inner>);
 struct Inner {
     id: RwLock<String>,
     expiry: Duration,
-    db: SqlitePool,
+    db: db::Db,
     /// No other live instance at the last heartbeat: caches of what Letta holds can only have
     /// been changed through this process.
     alone: AtomicBool,
     /// Stopped cleanly: no more heartbeats (and no new id).
     stopped: AtomicBool,
+    /// The database server's clock minus this machine's, in ms (0 on SQLite): instances on
+    /// several machines judge heartbeats and tickets by one clock. Measured at every
+    /// heartbeat.
+    clock_offset_ms: AtomicI64,
 }
 
 fn new_id() -> String {
@@ -49,15 +51,18 @@ fn host() -> String {
 
 impl Instance {
     /// Registers this process and starts its heartbeat.
-    pub async fn start(db: &SqlitePool, expiry: Duration) -> Result<Instance, sqlx::Error> {
+    pub async fn start(db: &db::Db, expiry: Duration) -> Result<Instance, sqlx::Error> {
         let id = new_id();
-        db::instances::register(db, &id, &host(), std::process::id(), db::now_ms()).await?;
+        let offset = clock_offset(db).await?;
+        db::instances::register(db, &id, &host(), std::process::id(), db::now_ms() + offset)
+            .await?;
         let instance = Instance(Arc::new(Inner {
             id: RwLock::new(id),
             expiry,
             db: db.clone(),
             alone: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
+            clock_offset_ms: AtomicI64::new(offset),
         }));
         instance.refresh_alone().await;
         let beat = instance.clone();
@@ -79,6 +84,12 @@ impl Instance {
         self.0.id.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Now, in UTC ms by the clock every instance on the database shares (the database
+    /// server's on Postgres, see [`clock_offset`]): for heartbeats, tickets and liveness.
+    pub fn now_ms(&self) -> i64 {
+        db::now_ms() + self.0.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
     pub fn expiry(&self) -> Duration {
         self.0.expiry
     }
@@ -97,7 +108,7 @@ impl Instance {
     }
 
     async fn refresh_alone(&self) {
-        let now = db::now_ms();
+        let now = self.now_ms();
         if let Ok(all) = db::instances::all(&self.0.db).await {
             let me = self.id();
             let others = all
@@ -110,7 +121,11 @@ impl Instance {
 
     async fn heartbeat(&self) {
         let id = self.id();
-        match db::instances::heartbeat(&self.0.db, &id, db::now_ms(), self.expiry_ms()).await {
+        match clock_offset(&self.0.db).await {
+            Ok(offset) => self.0.clock_offset_ms.store(offset, Ordering::Relaxed),
+            Err(e) => tracing::warn!(error = %e, "reading the database server's clock"),
+        }
+        match db::instances::heartbeat(&self.0.db, &id, self.now_ms(), self.expiry_ms()).await {
             Ok(true) => {}
             Ok(false) => {
                 // Paused past the expiry: others may have taken this instance's agents and
@@ -127,7 +142,7 @@ impl Instance {
                     &fresh,
                     &host(),
                     std::process::id(),
-                    db::now_ms(),
+                    self.now_ms(),
                 )
                 .await
                 {
@@ -142,7 +157,7 @@ impl Instance {
 
     /// Whether the instance `id` is alive.
     pub async fn is_alive(&self, id: &str) -> Result<bool, sqlx::Error> {
-        db::instances::is_alive(&self.0.db, id, db::now_ms(), self.expiry_ms()).await
+        db::instances::is_alive(&self.0.db, id, self.now_ms(), self.expiry_ms()).await
     }
 
     /// A clean stop: the instance ends at once (no one waits for its expiry).
@@ -152,4 +167,13 @@ impl Instance {
             tracing::error!(error = %e, "could not deregister this instance");
         }
     }
+}
+
+/// The database server's clock minus this machine's, in ms: 0 on SQLite (one machine). The
+/// server's reading is taken as of the middle of the round trip.
+async fn clock_offset(db: &db::Db) -> Result<i64, sqlx::Error> {
+    let before = db::now_ms();
+    let server = db::instances::server_clock_ms(db).await?;
+    let after = db::now_ms();
+    Ok(server.map_or(0, |s| s - (before + after) / 2))
 }

@@ -20,7 +20,8 @@ use tower_http::{
     services::ServeDir,
 };
 use tower_sessions::{cookie::SameSite, ExpiredDeletion, Expiry, Session, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::db::sessions::Sessions;
 
 use crate::{
     app::{shell, App},
@@ -87,8 +88,9 @@ impl Application {
             )
         })?;
         crate::observability::metrics();
-        let pool = db::connect(&config.database_url).await?;
-        let secrets = SecretBox::load(config.secret_key_hex.as_deref(), &config.data_dir)?;
+        let pool = db::connect_with(&config.database_url, config.db_max_connections).await?;
+        let secrets = SecretBox::for_config(&config)?;
+        crate::connection::ensure_shared_key(&pool, &secrets).await?;
 
         let setup_token = if db::users::count_active_admins(&pool).await? == 0 {
             let token = hex::encode(crate::crypto::random_bytes::<16>()?);
@@ -134,8 +136,7 @@ impl Application {
         // itself before attaching), then periodically.
         crate::features::chat::service::spawn_sweeper(state.clone());
 
-        let store = SqliteStore::new(pool.clone());
-        store.migrate().await?;
+        let store = Sessions::open(&pool).await?;
         tokio::spawn(
             store
                 .clone()
@@ -203,7 +204,7 @@ impl Application {
     }
 }
 
-fn router(state: AppState, sessions: SessionManagerLayer<SqliteStore>) -> Router {
+fn router(state: AppState, sessions: SessionManagerLayer<Sessions>) -> Router {
     let routes = generate_route_list(App);
     let site = std::path::PathBuf::from(&*state.leptos_options.site_root);
     let pkg = site.join(&*state.leptos_options.site_pkg_dir);
@@ -292,10 +293,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(&state.db)
-        .await
-    {
+    match db::ping(&state.db).await {
         Ok(_) => "ready".into_response(),
         Err(e) => {
             tracing::error!(error = %e, "readiness check: database unavailable");

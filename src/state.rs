@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use sqlx::SqlitePool;
 
 use crate::{
     auth::setup_token::SetupToken, config::Config, connection::LettaHub, crypto::SecretBox,
@@ -13,7 +12,7 @@ use crate::{
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub db: SqlitePool,
+    pub db: crate::db::Db,
     pub config: Arc<Config>,
     pub secrets: SecretBox,
     pub setup: SetupToken,
@@ -35,7 +34,7 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-impl FromRef<AppState> for SqlitePool {
+impl FromRef<AppState> for crate::db::Db {
     fn from_ref(state: &AppState) -> Self {
         state.db.clone()
     }

@@ -100,10 +100,15 @@ async fn first_run_setup_needs_the_token_and_works_once() {
 #[tokio::test]
 async fn no_setup_token_when_an_admin_exists() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("shared.db").display());
-    let first = common::spawn_app_with(|c| c.database_url = db_url.clone()).await;
+    let db_url = common::fresh_database_url(dir.path()).await;
+    // One data directory too: the instances on one database share its secret key.
+    let on_shared = |c: &mut letta_admin::config::Config| {
+        c.database_url = db_url.clone();
+        c.data_dir = dir.path().to_path_buf();
+    };
+    let first = common::spawn_app_with(on_shared).await;
     first.add_user("boss", Role::Admin).await;
-    let second = common::spawn_app_with(|c| c.database_url = db_url.clone()).await;
+    let second = common::spawn_app_with(on_shared).await;
     assert!(second.setup_token.is_none());
 }
 
@@ -260,6 +265,106 @@ async fn thirty_simultaneous_wrong_passwords_get_five_password_checks() {
     assert_eq!(failed_checks, 5);
 }
 
+/// A second dashboard on `first`'s database (and data directory, for the key file).
+async fn twin(first: &common::TestApp) -> common::TestApp {
+    let (dir, db) = (
+        first.state.config.data_dir.clone(),
+        first.state.config.database_url.clone(),
+    );
+    common::spawn_app_with(move |c| {
+        c.data_dir = dir;
+        c.database_url = db;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn thirty_simultaneous_wrong_passwords_through_two_instances_get_five_password_checks() {
+    // The throttle's count-and-insert is atomic in the database itself (on Postgres under an
+    // advisory lock per client address), not in one process: alternating instances on one
+    // database share the limit.
+    let a = spawn_app().await;
+    let b = twin(&a).await;
+    a.add_user("ada", Role::Staff).await;
+    let c = client();
+    let answers = futures::future::join_all((0..30).map(|i| {
+        let app = if i % 2 == 0 { &a } else { &b };
+        sign_in(app, &c, "ada", "bad password")
+    }))
+    .await;
+    let checked = answers.iter().filter(|a| a.status == 422).count();
+    let throttled = answers.iter().filter(|a| a.status == 429).count();
+    assert_eq!(
+        (checked, throttled),
+        (5, 25),
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn two_setups_at_once_on_two_instances_make_exactly_one_admin() {
+    let a = spawn_app().await;
+    let b = twin(&a).await;
+    async fn setup(app: &common::TestApp, username: &str) -> u16 {
+        let token = app
+            .setup_token
+            .clone()
+            .expect("a setup token on a fresh database");
+        app.call(
+            &client(),
+            "public/setup",
+            &[
+                ("token", token.as_str()),
+                ("username", username),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await
+        .status
+    }
+    let (sa, sb) = tokio::join!(setup(&a, "roota"), setup(&b, "rootb"));
+    let mut statuses = [sa, sb];
+    statuses.sort();
+    assert_eq!(statuses[0], 200, "{statuses:?}");
+    assert_ne!(statuses[1], 200, "{statuses:?}");
+    assert_eq!(
+        letta_admin::db::users::count_active_admins(&a.state.db)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn twenty_first_admins_at_once_through_two_pools_make_exactly_one() {
+    // The statement behind setup, raced without the password hashing in between: on Postgres
+    // (READ COMMITTED) each insert's NOT EXISTS would see no admin in its snapshot.
+    let a = spawn_app().await;
+    let b = twin(&a).await;
+    let made = futures::future::join_all((0..20).map(|i| {
+        let db = if i % 2 == 0 {
+            a.state.db.clone()
+        } else {
+            b.state.db.clone()
+        };
+        async move {
+            letta_admin::db::users::insert_first_admin(&db, &format!("admin{i:02}"), "x")
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+    assert_eq!(made.iter().flatten().count(), 1, "{made:?}");
+    assert_eq!(
+        letta_admin::db::users::count_active_admins(&a.state.db)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
 #[tokio::test]
 async fn a_stranger_cannot_lock_a_real_user_out() {
     let app = spawn_app().await;
@@ -300,10 +405,12 @@ async fn a_disabled_user_cannot_sign_in_and_loses_their_session() {
     let app = spawn_app().await;
     let admin = app.signed_in("root", Role::Admin).await;
     let staff = app.signed_in("ada", Role::Staff).await;
-    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ada'")
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let id: i64 = letta_admin::with_pool!(&app.state.db, |pool| sqlx::query_scalar(
+        "SELECT id FROM users WHERE username = 'ada'"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
     let r = app
         .call(
             &admin,
@@ -436,11 +543,11 @@ async fn behind_a_trusted_proxy_the_forwarded_client_counts_and_https_makes_the_
     .await;
     assert!(cookies.iter().all(|c| !c.contains("Secure")), "{cookies:?}");
     // The audit log names the forwarded client.
-    let details: Vec<String> = sqlx::query_scalar(
+    let details: Vec<String> = letta_admin::with_pool!(&app.state.db, |pool| sqlx::query_scalar(
         "SELECT COALESCE(detail, '') FROM audit_log WHERE action = 'auth.login'",
     )
-    .fetch_all(&app.state.db)
-    .await
+    .fetch_all(pool)
+    .await)
     .unwrap();
     assert!(details.iter().any(|d| d == "203.0.113.10"), "{details:?}");
 }
@@ -677,11 +784,11 @@ async fn through_a_real_nginx_the_throttle_keys_on_each_client_and_https_makes_t
         .unwrap();
     assert!(session.contains("; Secure"), "{session}");
     // The audit log names the real clients, not the proxy.
-    let details: Vec<String> = sqlx::query_scalar(
+    let details: Vec<String> = letta_admin::with_pool!(&app.state.db, |pool| sqlx::query_scalar(
         "SELECT COALESCE(detail, '') FROM audit_log WHERE action = 'auth.login'",
     )
-    .fetch_all(&app.state.db)
-    .await
+    .fetch_all(pool)
+    .await)
     .unwrap();
     assert!(details.iter().any(|d| d == "127.0.0.8"), "{details:?}");
     assert!(details.iter().any(|d| d == "127.0.0.10"), "{details:?}");

@@ -428,10 +428,12 @@ async fn a_backup_taken_during_twenty_chat_turns_is_whole_and_serves_the_same_da
         "the backup should run while turns are still to come; all {sent_by_then} were sent"
     );
     assert!(made.stdout.contains("integrity_check: ok"), "{made:?}");
-    let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM persona_versions")
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let versions: i64 = letta_admin::with_pool!(&app.state.db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM persona_versions"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
     assert!(versions >= 30, "20 creates and 10 edits: {versions}");
     assert!(
         made.stdout.contains(&format!(

@@ -170,10 +170,12 @@ fn released(events: &[TurnEvent]) -> bool {
 }
 
 async fn journal_len(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM chat_attachments")
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap()
+    letta_admin::with_pool!(&app.state.db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM chat_attachments"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap()
 }
 
 async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
@@ -1471,11 +1473,14 @@ async fn the_ledger_filters_pages_charts_and_prunes() {
     assert_eq!(back.entries, first.entries);
 
     // Pruning drops ended entries older than the configured days, and nothing else.
-    sqlx::query("UPDATE chat_turns SET queued_at = $1 WHERE username = 'seed'")
-        .bind(now - 91 * 86_400_000)
-        .execute(db)
-        .await
-        .unwrap();
+    letta_admin::with_pool!(db, |pool| sqlx::query(
+        "UPDATE chat_turns SET queued_at = $1 WHERE username = 'seed'"
+    )
+    .bind(now - 91 * 86_400_000)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .unwrap();
     letta_admin::features::chat::service::prune_ledger(&app.state).await;
     assert!(activity(&app, &op, &[("filter[user]", "seed")])
         .await

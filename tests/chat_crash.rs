@@ -1,5 +1,6 @@
 //! Chat turns through the real binary, run as separate processes: killed (SIGKILL) or paused
-//! (SIGSTOP) mid-turn, and two dashboards sharing one SQLite file. The promise under test is
+//! (SIGSTOP) mid-turn, and two dashboards sharing one database (a SQLite file, or with
+//! `TEST_DATABASE=postgres` one Postgres database: see tests/common). The promise under test is
 //! the chat's: never two persons' `Persona_` blocks on one agent at once, every block detached
 //! in the end, and a process that lost the agent never writes to it again.
 mod common;
@@ -48,11 +49,12 @@ async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     }
 }
 
-/// One data directory and one fake Letta (with one agent), shared by every dashboard process
-/// a test starts.
+/// One data directory, one database and one fake Letta (with one agent), shared by every
+/// dashboard process a test starts.
 struct Site {
     fake: FakeLetta,
     agent: String,
+    database_url: String,
     env: Vec<(String, String)>,
     dir: tempfile::TempDir,
     logs: tempfile::TempDir,
@@ -63,14 +65,16 @@ impl Site {
     async fn new(env: &[(&str, &str)]) -> Site {
         let fake = FakeLetta::start().await;
         let agent = fake.add_agent("helper");
+        let dir = tempfile::tempdir().unwrap();
         Site {
             fake,
             agent,
+            database_url: common::fresh_database_url(dir.path()).await,
             env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            dir: tempfile::tempdir().unwrap(),
+            dir,
             logs: tempfile::tempdir().unwrap(),
         }
     }
@@ -80,6 +84,7 @@ impl Site {
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("LETTA_ADMIN_DATA_DIR", self.dir.path())
+            .env("DATABASE_URL", &self.database_url)
             .env("LETTA_BASE_URL", self.fake.url.as_str())
             .env("LETTA_SERVER_PASSWORD", FakeLetta::PASSWORD)
             .env("LEPTOS_OUTPUT_NAME", "letta_admin")
@@ -193,18 +198,24 @@ impl Site {
             .collect()
     }
 
-    /// Rows in the chat journal, read from the shared SQLite file.
+    /// Rows in the chat journal, read from the shared database.
     async fn journal_len(&self) -> i64 {
+        const SQL: &str = "SELECT COUNT(*) FROM chat_attachments";
+        if common::on_postgres() {
+            let mut db = sqlx::PgConnection::connect(&self.database_url)
+                .await
+                .expect("open the dashboards' database");
+            let n = sqlx::query_scalar(SQL).fetch_one(&mut db).await.unwrap();
+            db.close().await.unwrap();
+            return n;
+        }
         let options = sqlx::sqlite::SqliteConnectOptions::new()
             .filename(self.dir.path().join("letta-admin.db"))
             .busy_timeout(Duration::from_secs(10));
         let mut db = sqlx::SqliteConnection::connect_with(&options)
             .await
             .expect("open the dashboards' database");
-        let n = sqlx::query_scalar("SELECT COUNT(*) FROM chat_attachments")
-            .fetch_one(&mut db)
-            .await
-            .unwrap();
+        let n = sqlx::query_scalar(SQL).fetch_one(&mut db).await.unwrap();
         db.close().await.unwrap();
         n
     }

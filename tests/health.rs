@@ -319,3 +319,28 @@ async fn every_answer_carries_a_request_id_and_only_a_trusted_proxy_may_set_it()
         .unwrap();
     assert_ne!(id(&r), "made-up");
 }
+
+#[tokio::test]
+async fn an_unreachable_postgres_fails_the_start_without_showing_its_password() {
+    // Nothing listens on port 1: the start fails once the pool's connect timeout (10 s) is up.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = letta_admin::config::Config::for_dir(dir.path());
+    config.database_url = "postgres://letta:s3cret-pw@127.0.0.1:1/letta".into();
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("letta_admin")
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .build();
+    let err = match letta_admin::startup::Application::build(config, options).await {
+        Ok(_) => panic!("started without its database"),
+        Err(e) => e.to_string(),
+    };
+    assert!(!err.contains("s3cret-pw"), "{err}");
+    assert!(
+        err.contains(
+            "cannot connect to the Postgres database postgres://letta:***@127.0.0.1:1/letta"
+        ),
+        "{err}"
+    );
+}

@@ -369,12 +369,13 @@ async fn upsert_creates_a_new_key_then_updates_it_and_says_which() {
             ("identity.upsert".into(), "ok".into())
         ]
     );
-    let details: Vec<Option<String>> = sqlx::query_scalar(
-        "SELECT detail FROM audit_log WHERE action = 'identity.upsert' ORDER BY id",
-    )
-    .fetch_all(&app.state.db)
-    .await
-    .unwrap();
+    let details: Vec<Option<String>> =
+        letta_admin::with_pool!(&app.state.db, |pool| sqlx::query_scalar(
+            "SELECT detail FROM audit_log WHERE action = 'identity.upsert' ORDER BY id",
+        )
+        .fetch_all(pool)
+        .await)
+        .unwrap();
     assert!(details[0].as_deref().unwrap().starts_with("created"));
     assert!(details[1].as_deref().unwrap().starts_with("updated"));
 }
@@ -445,12 +446,13 @@ async fn saving_properties_replaces_them_so_a_removed_one_is_gone() {
     assert_eq!(a.status, 422);
     assert!(a.error().for_field("properties.0.value").is_some());
     assert_eq!(fake.request_count("PUT", "/v1/identities/*"), 2);
-    let audit: Vec<Option<String>> = sqlx::query_scalar(
-        "SELECT detail FROM audit_log WHERE action = 'identity.properties' ORDER BY id",
-    )
-    .fetch_all(&app.state.db)
-    .await
-    .unwrap();
+    let audit: Vec<Option<String>> =
+        letta_admin::with_pool!(&app.state.db, |pool| sqlx::query_scalar(
+            "SELECT detail FROM audit_log WHERE action = 'identity.properties' ORDER BY id",
+        )
+        .fetch_all(pool)
+        .await)
+        .unwrap();
     assert_eq!(audit[0].as_deref(), Some("1 properties; removed city"));
 }
 
@@ -735,11 +737,12 @@ async fn delete_removes_the_identity_and_its_links_and_is_audited() {
     assert_eq!(a.status, 404);
     assert!(a.error().to_string().contains("does not exist"));
     assert!(!a.body.contains(SECRET_MARKER));
-    let detail: Option<String> =
-        sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'identity.delete'")
-            .fetch_one(&app.state.db)
-            .await
-            .unwrap();
+    let detail: Option<String> = letta_admin::with_pool!(&app.state.db, |pool| sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'identity.delete'"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
     assert!(detail.unwrap().contains("unlinked 1 agents, 0 blocks"));
 }
 

@@ -170,12 +170,58 @@ async fn a_new_connection_state_shows_in_the_badge() {
 async fn a_page_whose_data_failed_is_an_error_and_not_kept() {
     let app = spawn_app().await;
     let op = app.signed_in("olga", Role::Operator).await;
-    sqlx::query("ALTER TABLE persons RENAME TO persons_gone")
-        .execute(&app.state.db)
-        .await
-        .unwrap();
+    letta_admin::with_pool!(&app.state.db, |pool| sqlx::query(
+        "ALTER TABLE persons RENAME TO persons_gone"
+    )
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     let r = op.get(app.url("/persons")).send().await.unwrap();
     assert_eq!(r.status(), 500);
     assert!(r.text().await.unwrap().contains("form-error"));
     assert!(app.state.pages.is_empty(), "a failed page is never kept");
+}
+
+#[tokio::test]
+async fn a_person_created_through_another_instance_shows_at_the_next_load() {
+    // The persons generation is in the database: a write through instance A invalidates the
+    // page instance B keeps.
+    let fake = FakeLetta::start().await;
+    let a = spawn_app().await;
+    let (dir, db) = (
+        a.state.config.data_dir.clone(),
+        a.state.config.database_url.clone(),
+    );
+    let b = common::spawn_app_with(move |c| {
+        c.data_dir = dir;
+        c.database_url = db;
+    })
+    .await;
+    let op = a.signed_in("olga", Role::Operator).await;
+    a.connect_to_fake(&op, &fake, "5").await;
+    let staff = b.signed_in("sam", Role::Staff).await;
+    let (html, _) = persons_page(&staff, &b, "/persons").await;
+    assert!(!html.contains("Ada Lovelace"), "{html}");
+    // Kept: the same page again comes from B's cache.
+    let hits = b.state.pages.hits();
+    persons_page(&staff, &b, "/persons").await;
+    assert!(b.state.pages.hits() > hits, "B keeps its persons page");
+
+    let created = a
+        .call(
+            &op,
+            "operator/persons/create",
+            &[
+                ("form[username]", "ada"),
+                ("form[display_name]", "Ada Lovelace"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let (html, _) = persons_page(&staff, &b, "/persons").await;
+    assert!(
+        html.contains("Ada Lovelace") && html.contains("1 person in all"),
+        "{html}"
+    );
 }

@@ -53,7 +53,7 @@ async fn save(app: &TestApp, c: &reqwest::Client, url: &str, password: &str) -> 
 async fn environment_values_are_first_run_defaults_only() {
     let fake = FakeLetta::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("s.db").display());
+    let db = common::fresh_database_url(dir.path()).await;
     let key = "11".repeat(32);
     let first = spawn_app_with(|c| {
         c.database_url = db.clone();
@@ -411,4 +411,38 @@ async fn a_stale_badge_is_answered_at_once_and_checked_again_behind_the_page() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(seen, Some(letta_admin::connection::Health::Unreachable));
+}
+
+#[tokio::test]
+async fn on_postgres_an_instance_with_another_secret_key_does_not_start() {
+    if !common::on_postgres() {
+        eprintln!("SKIPPED on SQLite: the key file lives beside the database there");
+        return;
+    }
+    let first = spawn_app_with(|c| c.secret_key_hex = Some("11".repeat(32))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = letta_admin::config::Config::for_dir(dir.path());
+    config.database_url = first.state.config.database_url.clone();
+    config.secret_key_hex = Some("22".repeat(32));
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("letta_admin")
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .build();
+    let err = match letta_admin::startup::Application::build(config, options).await {
+        Ok(_) => panic!("a replica with another key started"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("same LETTA_ADMIN_SECRET_KEY"), "{err}");
+    // The same key, from a file this time (a mounted secret): it starts.
+    let key_file = dir.path().join("shared.key");
+    std::fs::write(&key_file, "11".repeat(32)).unwrap();
+    let db = first.state.config.database_url.clone();
+    let second = spawn_app_with(move |c| {
+        c.database_url = db;
+        c.secret_key_file = Some(key_file);
+    })
+    .await;
+    assert_ne!(first.state.instance.id(), second.state.instance.id());
 }

@@ -7,11 +7,13 @@ use letta_admin::{
 };
 
 async fn id_of(app: &common::TestApp, name: &str) -> String {
-    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-        .bind(name)
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let id: i64 = letta_admin::with_pool!(&app.state.db, |pool| sqlx::query_scalar(
+        "SELECT id FROM users WHERE username = $1"
+    )
+    .bind(name)
+    .fetch_one(pool)
+    .await)
+    .unwrap();
     id.to_string()
 }
 
@@ -154,6 +156,45 @@ async fn never_yourself_and_never_the_last_admin() {
         .await
         .unwrap();
     assert_eq!(gone, letta_admin::db::users::Change::LastAdmin);
+}
+
+#[tokio::test]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    // Through two instances' pools on one database, twenty rounds: each round two admins, each
+    // demoted by a statement on another connection at the same moment.
+    let a = spawn_app().await;
+    let (dir, db) = (
+        a.state.config.data_dir.clone(),
+        a.state.config.database_url.clone(),
+    );
+    let b = common::spawn_app_with(move |c| {
+        c.data_dir = dir;
+        c.database_url = db;
+    })
+    .await;
+    for round in 0..20 {
+        let (x, y) = (format!("x{round:02}"), format!("y{round:02}"));
+        a.add_user(&x, Role::Admin).await;
+        a.add_user(&y, Role::Admin).await;
+        let (x_id, y_id) = (
+            id_of(&a, &x).await.parse().unwrap(),
+            id_of(&a, &y).await.parse().unwrap(),
+        );
+        let (dx, dy) = tokio::join!(
+            letta_admin::db::users::set_role(&a.state.db, x_id, Role::Staff),
+            letta_admin::db::users::set_role(&b.state.db, y_id, Role::Staff),
+        );
+        let outcomes = [dx.unwrap(), dy.unwrap()];
+        assert_eq!(
+            letta_admin::db::users::count_active_admins(&a.state.db)
+                .await
+                .unwrap(),
+            1,
+            "round {round}: {outcomes:?}"
+        );
+        // The last admin cannot be removed through the guarded statements: reset by hand.
+        a.exec_sql("DELETE FROM users", "DELETE FROM users").await;
+    }
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
+use super::Db;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -30,14 +30,14 @@ pub struct AuditRow {
 }
 
 pub async fn record(
-    db: &SqlitePool,
+    db: &Db,
     actor: Option<&str>,
     action: &str,
     target: Option<&str>,
     outcome: Outcome,
     detail: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    crate::with_pool!(db, |pool| sqlx::query(
         "INSERT INTO audit_log (at, actor, action, target, outcome, detail) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -47,8 +47,9 @@ pub async fn record(
     .bind(target)
     .bind(outcome.as_str())
     .bind(detail)
-    .execute(db)
-    .await?;
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -68,7 +69,7 @@ pub struct AuditQuery {
 
 /// Newest first. Filters that are `None` match everything (`$n IS NULL OR …`), so the
 /// statement is one fixed, portable string.
-pub async fn page(db: &SqlitePool, q: &AuditQuery) -> Result<Vec<AuditRow>, sqlx::Error> {
+pub async fn page(db: &Db, q: &AuditQuery) -> Result<Vec<AuditRow>, sqlx::Error> {
     let action_prefix = q
         .action
         .as_deref()
@@ -88,7 +89,7 @@ pub async fn page(db: &SqlitePool, q: &AuditQuery) -> Result<Vec<AuditRow>, sqlx
          ORDER BY id {} LIMIT $8",
         if backwards { "ASC" } else { "DESC" }
     );
-    let mut rows: Vec<AuditRow> = sqlx::query_as(&sql)
+    let mut rows: Vec<AuditRow> = crate::with_pool!(db, |pool| sqlx::query_as(&sql)
         .bind(q.actor.as_deref())
         .bind(action_exact)
         .bind(action_prefix)
@@ -97,8 +98,8 @@ pub async fn page(db: &SqlitePool, q: &AuditQuery) -> Result<Vec<AuditRow>, sqlx
         .bind(q.before_id)
         .bind(q.after_id)
         .bind(q.limit)
-        .fetch_all(db)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
     if backwards {
         rows.reverse();
     }
@@ -106,8 +107,10 @@ pub async fn page(db: &SqlitePool, q: &AuditQuery) -> Result<Vec<AuditRow>, sqlx
 }
 
 /// Distinct action names, for the filter's choices.
-pub async fn actions(db: &SqlitePool) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT DISTINCT action FROM audit_log ORDER BY action")
-        .fetch_all(db)
-        .await
+pub async fn actions(db: &Db) -> Result<Vec<String>, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT DISTINCT action FROM audit_log ORDER BY action"
+    )
+    .fetch_all(pool)
+    .await)
 }

@@ -1,6 +1,6 @@
 //! The turn ledger: every chat turn, from queued to ended, with how it went.
 
-use sqlx::SqlitePool;
+use super::Db;
 
 /// A turn as it is queued.
 pub struct NewTurn<'a> {
@@ -15,8 +15,8 @@ pub struct NewTurn<'a> {
     pub queued_at: i64,
 }
 
-pub async fn queued(db: &SqlitePool, t: &NewTurn<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub async fn queued(db: &Db, t: &NewTurn<'_>) -> Result<(), sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query(
         "INSERT INTO chat_turns (turn_id, instance_id, user_id, username, person_id, person, \
          agent_id, background, queued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
@@ -29,8 +29,8 @@ pub async fn queued(db: &SqlitePool, t: &NewTurn<'_>) -> Result<(), sqlx::Error>
     .bind(t.agent_id)
     .bind(i64::from(t.background))
     .bind(t.queued_at)
-    .execute(db)
-    .await?;
+    .execute(pool)
+    .await)?;
     Ok(())
 }
 
@@ -49,8 +49,8 @@ pub struct TurnEnd {
     pub total_tokens: Option<i64>,
 }
 
-pub async fn ended(db: &SqlitePool, turn_id: &str, e: &TurnEnd) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub async fn ended(db: &Db, turn_id: &str, e: &TurnEnd) -> Result<(), sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query(
         "UPDATE chat_turns SET started_at = $2, ended_at = $3, run_id = $4, outcome = $5, \
          reason = $6, attach = $7, detach = $8, prompt_tokens = $9, completion_tokens = $10, \
          total_tokens = $11 WHERE turn_id = $1",
@@ -66,19 +66,19 @@ pub async fn ended(db: &SqlitePool, turn_id: &str, e: &TurnEnd) -> Result<(), sq
     .bind(e.prompt_tokens)
     .bind(e.completion_tokens)
     .bind(e.total_tokens)
-    .execute(db)
-    .await?;
+    .execute(pool)
+    .await)?;
     Ok(())
 }
 
 /// Turns still open whose instance is no longer alive (it crashed or was killed mid-turn):
 /// ended as `interrupted`. Returns how many.
 pub async fn end_interrupted(
-    db: &SqlitePool,
+    db: &Db,
     now_ms: i64,
     expiry_ms: i64,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
+    let done = crate::with_pool!(db, |pool| sqlx::query(
         "UPDATE chat_turns SET ended_at = $1, outcome = 'interrupted', \
          reason = 'The dashboard process running this turn stopped before it ended.' \
          WHERE ended_at IS NULL AND instance_id NOT IN \
@@ -86,17 +86,17 @@ pub async fn end_interrupted(
     )
     .bind(now_ms)
     .bind(expiry_ms)
-    .execute(db)
-    .await?;
+    .execute(pool)
+    .await)?;
     Ok(done.rows_affected())
 }
 
 /// Drops entries queued before `before_ms`. Returns how many.
-pub async fn prune(db: &SqlitePool, before_ms: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM chat_turns WHERE queued_at < $1 AND ended_at IS NOT NULL")
+pub async fn prune(db: &Db, before_ms: i64) -> Result<u64, sqlx::Error> {
+    let done = crate::with_pool!(db, |pool| sqlx::query("DELETE FROM chat_turns WHERE queued_at < $1 AND ended_at IS NOT NULL")
         .bind(before_ms)
-        .execute(db)
-        .await?;
+        .execute(pool)
+        .await)?;
     Ok(done.rows_affected())
 }
 
@@ -153,7 +153,7 @@ const FILTER: &str = "($1 IS NULL OR agent_id = $1) \
     AND ($6 IS NULL OR queued_at < $6)";
 
 /// Newest first, one keyset page.
-pub async fn page(db: &SqlitePool, q: &TurnQuery) -> Result<Vec<TurnRow>, sqlx::Error> {
+pub async fn page(db: &Db, q: &TurnQuery) -> Result<Vec<TurnRow>, sqlx::Error> {
     let backwards = q.after_id.is_some() && q.before_id.is_none();
     let sql = format!(
         "SELECT {TURN} FROM chat_turns WHERE {FILTER} \
@@ -161,7 +161,7 @@ pub async fn page(db: &SqlitePool, q: &TurnQuery) -> Result<Vec<TurnRow>, sqlx::
          ORDER BY id {} LIMIT $9",
         if backwards { "ASC" } else { "DESC" }
     );
-    let mut rows: Vec<TurnRow> = sqlx::query_as(&sql)
+    let mut rows: Vec<TurnRow> = crate::with_pool!(db, |pool| sqlx::query_as(&sql)
         .bind(q.agent_id.as_deref())
         .bind(q.person_id)
         .bind(q.username.as_deref())
@@ -171,19 +171,19 @@ pub async fn page(db: &SqlitePool, q: &TurnQuery) -> Result<Vec<TurnRow>, sqlx::
         .bind(q.before_id)
         .bind(q.after_id)
         .bind(q.limit)
-        .fetch_all(db)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
     if backwards {
         rows.reverse();
     }
     Ok(rows)
 }
 
-pub async fn by_turn(db: &SqlitePool, turn_id: &str) -> Result<Option<TurnRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {TURN} FROM chat_turns WHERE turn_id = $1"))
+pub async fn by_turn(db: &Db, turn_id: &str) -> Result<Option<TurnRow>, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_as(&format!("SELECT {TURN} FROM chat_turns WHERE turn_id = $1"))
         .bind(turn_id)
-        .fetch_optional(db)
-        .await
+        .fetch_optional(pool)
+        .await)
 }
 
 /// Turns and failed turns per time bucket (`bucket_ms` wide, from `from_ms` to `to_ms`),
@@ -198,7 +198,7 @@ pub struct Bucket {
 }
 
 pub async fn buckets(
-    db: &SqlitePool,
+    db: &Db,
     q: &TurnQuery,
     from_ms: i64,
     to_ms: i64,
@@ -211,7 +211,7 @@ pub async fn buckets(
          FROM chat_turns WHERE {FILTER} AND queued_at >= $7 AND queued_at < $9 \
          GROUP BY bucket ORDER BY bucket"
     );
-    sqlx::query_as(&sql)
+    crate::with_pool!(db, |pool| sqlx::query_as(&sql)
         .bind(q.agent_id.as_deref())
         .bind(q.person_id)
         .bind(q.username.as_deref())
@@ -221,25 +221,25 @@ pub async fn buckets(
         .bind(from_ms)
         .bind(bucket_ms)
         .bind(to_ms)
-        .fetch_all(db)
-        .await
+        .fetch_all(pool)
+        .await)
 }
 
 /// The filter's choices: the agents, persons and users that appear in the ledger.
 pub async fn choices(
-    db: &SqlitePool,
+    db: &Db,
 ) -> Result<(Vec<String>, Vec<(i64, String)>, Vec<String>), sqlx::Error> {
-    let agents = sqlx::query_scalar("SELECT DISTINCT agent_id FROM chat_turns ORDER BY agent_id")
-        .fetch_all(db)
-        .await?;
-    let persons = sqlx::query_as(
+    let agents = crate::with_pool!(db, |pool| sqlx::query_scalar("SELECT DISTINCT agent_id FROM chat_turns ORDER BY agent_id")
+        .fetch_all(pool)
+        .await)?;
+    let persons = crate::with_pool!(db, |pool| sqlx::query_as(
         "SELECT person_id, MAX(person) FROM chat_turns GROUP BY person_id ORDER BY MAX(person)",
     )
-    .fetch_all(db)
-    .await?;
-    let users = sqlx::query_scalar("SELECT DISTINCT username FROM chat_turns ORDER BY username")
-        .fetch_all(db)
-        .await?;
+    .fetch_all(pool)
+    .await)?;
+    let users = crate::with_pool!(db, |pool| sqlx::query_scalar("SELECT DISTINCT username FROM chat_turns ORDER BY username")
+        .fetch_all(pool)
+        .await)?;
     Ok((agents, persons, users))
 }
 
@@ -253,28 +253,28 @@ pub struct RecentChat {
 }
 
 pub async fn recent_chats(
-    db: &SqlitePool,
+    db: &Db,
     user_id: i64,
     limit: i64,
 ) -> Result<Vec<RecentChat>, sqlx::Error> {
-    sqlx::query_as(
+    crate::with_pool!(db, |pool| sqlx::query_as(
         "SELECT agent_id, person_id, MAX(person) AS person, MAX(queued_at) AS at \
          FROM chat_turns WHERE user_id = $1 GROUP BY agent_id, person_id \
          ORDER BY at DESC LIMIT $2",
     )
     .bind(user_id)
     .bind(limit)
-    .fetch_all(db)
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 /// The newest turns that failed, timed out or were interrupted.
-pub async fn recent_failures(db: &SqlitePool, limit: i64) -> Result<Vec<TurnRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
+pub async fn recent_failures(db: &Db, limit: i64) -> Result<Vec<TurnRow>, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_as(&format!(
         "SELECT {TURN} FROM chat_turns \
          WHERE outcome IN ('failed', 'timed_out', 'interrupted') ORDER BY id DESC LIMIT $1"
     ))
     .bind(limit)
-    .fetch_all(db)
-    .await
+    .fetch_all(pool)
+    .await)
 }

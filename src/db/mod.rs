@@ -1,6 +1,14 @@
-//! The only place SQL lives: one file per table family, plain functions over `&SqlitePool`.
-//! Runtime-checked queries with `$n` placeholders and standard types, so a Postgres backend
-//! stays a small step.
+//! The only place SQL lives: one file per table family, plain functions over `&Db`.
+//! Runtime-checked queries with `$n` placeholders and standard types (i64 ms timestamps, text,
+//! booleans written as `TRUE`/`FALSE`), so one statement serves both backends.
+//!
+//! [`Db`] is SQLite (the embedded default, one file) or Postgres (several dashboard instances
+//! on several hosts). Each function writes its SQL once and runs it through [`with_pool!`],
+//! which expands into one match arm per backend: each arm is concrete (`SqlitePool` or
+//! `PgPool`), so `FromRow`, binds and decoding are checked for both without `sqlx::Any` (whose
+//! row conversions know no bool on SQLite and which would lose the SQLite pragmas). Where the
+//! backends truly differ (PL/pgSQL triggers, READ COMMITTED needing a lock where SQLite's one
+//! writer already serialises) the function says so at the branch.
 
 pub mod audit;
 pub mod block_versions;
@@ -10,15 +18,161 @@ pub mod ledger;
 pub mod login_attempts;
 pub mod persons;
 pub mod saga;
+pub mod sessions;
 pub mod settings;
 pub mod users;
 
 use std::str::FromStr;
 
 use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    SqlitePool,
+    PgPool, SqlitePool,
 };
+
+/// The dashboard's database: cheap to clone (a pool handle).
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Which SQL a [`Db`] speaks, for the few statements that differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Db::Sqlite(_) => Dialect::Sqlite,
+            Db::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// The SQLite pool, for SQLite's own file maintenance (backup) and SQLite-only tests.
+    pub fn as_sqlite(&self) -> Option<&SqlitePool> {
+        match self {
+            Db::Sqlite(p) => Some(p),
+            Db::Postgres(_) => None,
+        }
+    }
+
+    pub async fn close(&self) {
+        crate::with_pool!(self, |p| p.close().await)
+    }
+}
+
+impl From<SqlitePool> for Db {
+    fn from(p: SqlitePool) -> Db {
+        Db::Sqlite(p)
+    }
+}
+
+impl From<PgPool> for Db {
+    fn from(p: PgPool) -> Db {
+        Db::Postgres(p)
+    }
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool behind a `&Db`: one match arm per
+/// backend, the body written once.
+///
+/// ```ignore
+/// with_pool!(db, |p| sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(p).await)
+/// ```
+#[macro_export]
+macro_rules! with_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Advisory-lock namespaces (the first key of `pg_advisory_xact_lock(int, int)`). Distinctive
+/// values, in case the database is shared with another application.
+pub(crate) mod lock_ns {
+    /// The set of admins (first admin, the last-admin guard).
+    pub const ADMINS: i32 = 0x4C41_0001;
+    /// Sign-in attempts of one client address.
+    pub const LOGIN_ADDR: i32 = 0x4C41_0002;
+    /// The ticket queue of one agent.
+    pub const AGENT_QUEUE: i32 = 0x4C41_0003;
+    /// Creating the session store's tables.
+    pub const SESSION_SCHEMA: i32 = 0x4C41_0004;
+}
+
+/// Runs one statement so that it cannot interleave with another run under the same key.
+///
+/// On SQLite a write statement holds the database's one write lock from its first step, so
+/// the statement alone is enough. On Postgres (READ COMMITTED) a statement's subqueries read
+/// a snapshot that another transaction's uncommitted insert is not in: the statement runs in
+/// a short transaction after `pg_advisory_xact_lock(ns, hashtext(key))`, so the next one under
+/// that key starts (and takes its snapshot) only after this one has committed.
+/// `$body` is an awaited `Result<T, sqlx::Error>` using `$conn` once as its executor.
+macro_rules! serialized {
+    ($db:expr, $ns:expr, $key:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($conn) => $body,
+            $crate::db::Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                    .bind($ns)
+                    .bind($key)
+                    .execute(&mut *tx)
+                    .await?;
+                let out = {
+                    let $conn = &mut *tx;
+                    $body
+                }?;
+                tx.commit().await?;
+                Ok(out)
+            }
+        }
+    };
+}
+pub(crate) use serialized;
+
+/// Is `url` a Postgres URL (`postgres://` or `postgresql://`)?
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// `url` fit for a log line or an error message: a password (in the authority or as a
+/// `password=` parameter) replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        // Not parseable: keep only the scheme, anything after it may be a secret.
+        return match url.split_once("://") {
+            Some((scheme, _)) => format!("{scheme}://***"),
+            None => "***".into(),
+        };
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
+    }
+    if parsed.query().is_some() {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| {
+                let secret = k.to_ascii_lowercase().contains("password");
+                (
+                    k.into_owned(),
+                    if secret { "***".into() } else { v.into_owned() },
+                )
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
+}
+
+/// Connections in the Postgres pool unless `LETTA_ADMIN_DB_MAX_CONNECTIONS` says otherwise.
+pub const DEFAULT_PG_CONNECTIONS: u32 = 10;
 
 /// The SQLite file behind a `sqlite://` URL (`None` for an in-memory database).
 pub fn sqlite_path(database_url: &str) -> Option<std::path::PathBuf> {
@@ -53,8 +207,67 @@ fn make_private(path: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Opens (creating if needed) the database and applies every migration.
-pub async fn connect(database_url: &str) -> Result<SqlitePool, sqlx::Error> {
+/// Why the database could not be opened: the message names the URL with its password
+/// redacted, never the URL as given.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConnectError(String);
+
+/// Opens (creating if needed) the database and applies every migration: Postgres for a
+/// `postgres://` URL, else SQLite.
+pub async fn connect(database_url: &str) -> Result<Db, ConnectError> {
+    connect_with(database_url, DEFAULT_PG_CONNECTIONS).await
+}
+
+/// [`connect`] with the Postgres pool's size.
+pub async fn connect_with(database_url: &str, pg_connections: u32) -> Result<Db, ConnectError> {
+    if is_postgres(database_url) {
+        return connect_postgres(database_url, pg_connections).await;
+    }
+    connect_sqlite(database_url)
+        .await
+        .map(Db::Sqlite)
+        .map_err(|e| {
+            ConnectError(format!(
+                "cannot open the SQLite database {}: {e}",
+                redact_url(database_url)
+            ))
+        })
+}
+
+async fn connect_postgres(database_url: &str, connections: u32) -> Result<Db, ConnectError> {
+    let shown = redact_url(database_url);
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        ConnectError(format!("{what} the Postgres database {shown}: {e}"))
+    };
+    let options = PgConnectOptions::from_str(database_url)
+        .map_err(|e| fail("DATABASE_URL does not name", &e))?
+        .application_name("letta-admin")
+        // A process paused (or cut off) inside one of its short transactions holds that
+        // transaction's locks: the server ends such a session after 10 s idle, and nobody
+        // waits for a lock longer than that either (an error, not a hang).
+        .options([
+            ("idle_in_transaction_session_timeout", "10s"),
+            ("lock_timeout", "10s"),
+        ]);
+    let pool = PgPoolOptions::new()
+        .max_connections(connections.max(2))
+        // A database that does not answer fails the start (and a request) in seconds, not
+        // after sqlx's default 30 s.
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(|e| fail("cannot connect to", &e))?;
+    // sqlx's Postgres migrator holds an advisory lock while it runs: replicas starting together
+    // apply each migration once.
+    sqlx::migrate!("./migrations/postgres")
+        .run(&pool)
+        .await
+        .map_err(|e| fail("cannot migrate", &e))?;
+    Ok(Db::Postgres(pool))
+}
+
+async fn connect_sqlite(database_url: &str) -> Result<SqlitePool, sqlx::Error> {
     if let Some(path) = sqlite_path(database_url) {
         make_private(&path)?;
     }
@@ -82,4 +295,51 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// The database answers (for `/readyz`).
+pub async fn ping(db: &Db) -> Result<(), sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query("SELECT 1")
+        .execute(pool)
+        .await
+        .map(|_| ()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_is_shown_without_its_password() {
+        assert_eq!(
+            redact_url("postgres://admin:s3cret%21@db.internal:5432/letta"),
+            "postgres://admin:***@db.internal:5432/letta"
+        );
+        let shown =
+            redact_url("postgres://db.internal/letta?user=a&password=s3cret&sslmode=require");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("sslmode=require"), "{shown}");
+        assert_eq!(
+            redact_url("postgres://admin@db.internal/letta"),
+            "postgres://admin@db.internal/letta"
+        );
+        // Not a URL at all: nothing after the scheme is shown.
+        assert_eq!(redact_url("postgres://a:b@[bad"), "postgres://***");
+        assert_eq!(
+            redact_url("sqlite:///data/letta-admin.db"),
+            "sqlite:///data/letta-admin.db"
+        );
+    }
+
+    #[test]
+    fn the_configuration_never_prints_the_database_password() {
+        let mut config = crate::config::Config::for_dir(std::path::Path::new("/tmp/x"));
+        config.database_url = "postgres://admin:s3cret@db/letta".into();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(
+            printed.contains("postgres://admin:***@db/letta"),
+            "{printed}"
+        );
+    }
 }

@@ -1,5 +1,5 @@
+use super::Db;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 
 /// The `persons` generation: bumped after every write to `persons` (all of them are in this
 /// file, each one after its statement or transaction has finished), so whatever is derived
@@ -8,18 +8,23 @@ use sqlx::SqlitePool;
 /// generation before and after reading the table cannot have read a half-old state under the
 /// new one. In the database: a write through one dashboard instance invalidates the caches of
 /// all of them.
-pub async fn generation(db: &SqlitePool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT value FROM generations WHERE name = 'persons'")
-        .fetch_one(db)
-        .await
+pub async fn generation(db: &Db) -> Result<i64, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT value FROM generations WHERE name = 'persons'"
+    )
+    .fetch_one(pool)
+    .await)
 }
 
 /// Marks the table changed: also after a failed write, which may have been committed before
 /// its error arrived (a second invalidation costs one render).
-async fn changed<T>(db: &SqlitePool, result: T) -> T {
-    if let Err(e) = sqlx::query("UPDATE generations SET value = value + 1 WHERE name = 'persons'")
-        .execute(db)
-        .await
+async fn changed<T>(db: &Db, result: T) -> T {
+    if let Err(e) = crate::with_pool!(db, |pool| sqlx::query(
+        "UPDATE generations SET value = value + 1 WHERE name = 'persons'"
+    )
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))
     {
         // The page cache then misses (it cannot read the generation either) or serves a page
         // from before this write: logged loudly.
@@ -59,30 +64,34 @@ pub struct NewPerson<'a> {
 }
 
 /// Inserts the person and the first version of their persona block, in one transaction.
-pub async fn insert(db: &SqlitePool, p: &NewPerson<'_>) -> Result<PersonRow, sqlx::Error> {
+pub async fn insert(db: &Db, p: &NewPerson<'_>) -> Result<PersonRow, sqlx::Error> {
     changed(db, insert_tx(db, p).await).await
 }
 
-async fn insert_tx(db: &SqlitePool, p: &NewPerson<'_>) -> Result<PersonRow, sqlx::Error> {
+async fn insert_tx(db: &Db, p: &NewPerson<'_>) -> Result<PersonRow, sqlx::Error> {
     let now = super::now_ms();
-    let mut tx = db.begin().await?;
-    let row: PersonRow = sqlx::query_as(&format!(
-        "INSERT INTO persons (username, display_name, display_key, notes, identity_id, block_id, \
-         block_limit, health, checked_at, created_at, updated_at, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'ok', $8, $8, $8, $9) RETURNING {COLUMNS}"
-    ))
-    .bind(p.username)
-    .bind(p.display_name)
-    .bind(p.display_name.to_lowercase())
-    .bind(p.notes)
-    .bind(p.identity_id)
-    .bind(p.block_id)
-    .bind(p.block_limit)
-    .bind(now)
-    .bind(p.actor)
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query("INSERT INTO persona_versions (person_id, value, source, actor, at) VALUES ($1, $2, $3, $4, $5)")
+    crate::with_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let row: PersonRow = sqlx::query_as(&format!(
+            "INSERT INTO persons (username, display_name, display_key, notes, identity_id, block_id, \
+             block_limit, health, checked_at, created_at, updated_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'ok', $8, $8, $8, $9) RETURNING {COLUMNS}"
+        ))
+        .bind(p.username)
+        .bind(p.display_name)
+        .bind(p.display_name.to_lowercase())
+        .bind(p.notes)
+        .bind(p.identity_id)
+        .bind(p.block_id)
+        .bind(p.block_limit)
+        .bind(now)
+        .bind(p.actor)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO persona_versions (person_id, value, source, actor, at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
         .bind(row.id)
         .bind(p.initial_value)
         .bind(p.version_source)
@@ -90,49 +99,46 @@ async fn insert_tx(db: &SqlitePool, p: &NewPerson<'_>) -> Result<PersonRow, sqlx
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
-    Ok(row)
+        tx.commit().await?;
+        Ok(row)
+    })
 }
 
-pub async fn by_id(db: &SqlitePool, id: i64) -> Result<Option<PersonRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM persons WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+pub async fn by_id(db: &Db, id: i64) -> Result<Option<PersonRow>, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM persons WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await)
 }
 
-pub async fn by_username(
-    db: &SqlitePool,
-    username: &str,
-) -> Result<Option<PersonRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
+pub async fn by_username(db: &Db, username: &str) -> Result<Option<PersonRow>, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM persons WHERE username = $1"
     ))
     .bind(username)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(pool)
+    .await)
 }
 
 /// The person whose persona block this is, if any.
-pub async fn by_block(db: &SqlitePool, block_id: &str) -> Result<Option<PersonRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
+pub async fn by_block(db: &Db, block_id: &str) -> Result<Option<PersonRow>, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM persons WHERE block_id = $1"
     ))
     .bind(block_id)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(pool)
+    .await)
 }
 
-pub async fn by_identity(
-    db: &SqlitePool,
-    identity_id: &str,
-) -> Result<Option<PersonRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
+pub async fn by_identity(db: &Db, identity_id: &str) -> Result<Option<PersonRow>, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM persons WHERE identity_id = $1"
     ))
     .bind(identity_id)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(pool)
+    .await)
 }
 
 /// The orders the list offers. Each is backed by an index, so a page is an index range scan.
@@ -154,7 +160,7 @@ pub struct Cursor {
 /// One page of persons. `search` is a prefix of the username or of the display name (case
 /// insensitive): a prefix, so it is an index range scan even over 100,000 rows.
 pub async fn page(
-    db: &SqlitePool,
+    db: &Db,
     search: &str,
     sort: PersonSort,
     after: Option<&Cursor>,
@@ -174,7 +180,7 @@ pub async fn page(
     };
     // For created_at the cursor key is a number.
     let key_expr = if sort == PersonSort::Newest {
-        "CAST($4 AS INTEGER)"
+        "CAST($4 AS BIGINT)"
     } else {
         "$4"
     };
@@ -191,154 +197,161 @@ pub async fn page(
              AND {cursor} {order} LIMIT $3"
         )
     };
-    sqlx::query_as(&sql)
+    crate::with_pool!(db, |pool| sqlx::query_as(&sql)
         .bind(&prefix)
         .bind(&upper)
         .bind(limit)
         .bind(after_key)
         .bind(after_id)
-        .fetch_all(db)
-        .await
+        .fetch_all(pool)
+        .await)
 }
 
 /// How many persons there are: a counter the migration's triggers keep (not a scan).
-pub async fn count(db: &SqlitePool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT n FROM person_count WHERE id = 1")
-        .fetch_one(db)
-        .await
+pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT n FROM person_count WHERE id = 1"
+    )
+    .fetch_one(pool)
+    .await)
 }
 
-pub async fn all_ids(db: &SqlitePool) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM persons ORDER BY id")
-        .fetch_all(db)
-        .await
+pub async fn all_ids(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM persons ORDER BY id"
+    )
+    .fetch_all(pool)
+    .await)
 }
 
-pub async fn all(db: &SqlitePool) -> Result<Vec<PersonRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM persons ORDER BY username"))
-        .fetch_all(db)
-        .await
+pub async fn all(db: &Db) -> Result<Vec<PersonRow>, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM persons ORDER BY username"
+    ))
+    .fetch_all(pool)
+    .await)
 }
 
 pub async fn set_health(
-    db: &SqlitePool,
+    db: &Db,
     id: i64,
     health: &str,
     detail: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     changed(
         db,
-        sqlx::query(
+        crate::with_pool!(db, |pool| sqlx::query(
             "UPDATE persons SET health = $1, health_detail = $2, checked_at = $3 WHERE id = $4",
         )
         .bind(health)
         .bind(detail)
         .bind(super::now_ms())
         .bind(id)
-        .execute(db)
-        .await,
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())),
     )
     .await?;
     Ok(())
 }
 
-pub async fn set_identity(
-    db: &SqlitePool,
-    id: i64,
-    identity_id: Option<&str>,
-) -> Result<(), sqlx::Error> {
+pub async fn set_identity(db: &Db, id: i64, identity_id: Option<&str>) -> Result<(), sqlx::Error> {
     changed(
         db,
-        sqlx::query("UPDATE persons SET identity_id = $1, updated_at = $2 WHERE id = $3")
-            .bind(identity_id)
-            .bind(super::now_ms())
-            .bind(id)
-            .execute(db)
-            .await,
+        crate::with_pool!(db, |pool| sqlx::query(
+            "UPDATE persons SET identity_id = $1, updated_at = $2 WHERE id = $3"
+        )
+        .bind(identity_id)
+        .bind(super::now_ms())
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())),
     )
     .await?;
     Ok(())
 }
 
-pub async fn set_block(
-    db: &SqlitePool,
-    id: i64,
-    block_id: Option<&str>,
-) -> Result<(), sqlx::Error> {
+pub async fn set_block(db: &Db, id: i64, block_id: Option<&str>) -> Result<(), sqlx::Error> {
     changed(
         db,
-        sqlx::query("UPDATE persons SET block_id = $1, updated_at = $2 WHERE id = $3")
-            .bind(block_id)
-            .bind(super::now_ms())
-            .bind(id)
-            .execute(db)
-            .await,
+        crate::with_pool!(db, |pool| sqlx::query(
+            "UPDATE persons SET block_id = $1, updated_at = $2 WHERE id = $3"
+        )
+        .bind(block_id)
+        .bind(super::now_ms())
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())),
     )
     .await?;
     Ok(())
 }
 
 pub async fn update_details(
-    db: &SqlitePool,
+    db: &Db,
     id: i64,
     display_name: &str,
     notes: &str,
 ) -> Result<(), sqlx::Error> {
     changed(
         db,
-        sqlx::query("UPDATE persons SET display_name = $1, display_key = $2, notes = $3, updated_at = $4 WHERE id = $5")
+        crate::with_pool!(db, |pool| sqlx::query("UPDATE persons SET display_name = $1, display_key = $2, notes = $3, updated_at = $4 WHERE id = $5")
             .bind(display_name)
             .bind(display_name.to_lowercase())
             .bind(notes)
             .bind(super::now_ms())
             .bind(id)
-            .execute(db)
-            .await,
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())),
     )
     .await?;
     Ok(())
 }
 
-pub async fn delete(db: &SqlitePool, id: i64) -> Result<(), sqlx::Error> {
+pub async fn delete(db: &Db, id: i64) -> Result<(), sqlx::Error> {
     changed(
         db,
-        sqlx::query("DELETE FROM persons WHERE id = $1")
+        crate::with_pool!(db, |pool| sqlx::query("DELETE FROM persons WHERE id = $1")
             .bind(id)
-            .execute(db)
-            .await,
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())),
     )
     .await?;
     Ok(())
 }
 
 /// The newest value of the person's block the dashboard knows (wrote or saw).
-pub async fn last_known_value(
-    db: &SqlitePool,
-    person_id: i64,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
+pub async fn last_known_value(db: &Db, person_id: i64) -> Result<Option<String>, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_scalar(
         "SELECT value FROM persona_versions WHERE person_id = $1 ORDER BY id DESC LIMIT 1",
     )
     .bind(person_id)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(pool)
+    .await)
 }
 
 pub async fn add_version(
-    db: &SqlitePool,
+    db: &Db,
     person_id: i64,
     value: &str,
     source: &str,
     actor: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO persona_versions (person_id, value, source, actor, at) VALUES ($1, $2, $3, $4, $5)")
+    crate::with_pool!(db, |pool| {
+        sqlx::query("INSERT INTO persona_versions (person_id, value, source, actor, at) VALUES ($1, $2, $3, $4, $5)")
         .bind(person_id)
         .bind(value)
         .bind(source)
         .bind(actor)
         .bind(super::now_ms())
-        .execute(db)
-        .await?;
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -352,25 +365,100 @@ pub struct VersionRow {
 }
 
 /// The person's block history, newest first (bounded: the editor shows the latest 100).
-pub async fn versions(db: &SqlitePool, person_id: i64) -> Result<Vec<VersionRow>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn versions(db: &Db, person_id: i64) -> Result<Vec<VersionRow>, sqlx::Error> {
+    crate::with_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT id, at, source, actor, value FROM persona_versions WHERE person_id = $1 ORDER BY id DESC LIMIT 100",
     )
     .bind(person_id)
-    .fetch_all(db)
+    .fetch_all(pool)
     .await
+    })
 }
 
-pub async fn version(
-    db: &SqlitePool,
-    person_id: i64,
-    id: i64,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT value FROM persona_versions WHERE person_id = $1 AND id = $2")
-        .bind(person_id)
-        .bind(id)
-        .fetch_optional(db)
-        .await
+pub async fn version(db: &Db, person_id: i64, id: i64) -> Result<Option<String>, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT value FROM persona_versions WHERE person_id = $1 AND id = $2"
+    )
+    .bind(person_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await)
+}
+
+/// The shared "Verify all" pass (`persons_verify`, one row).
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq, Eq)]
+pub struct VerifyRow {
+    /// Running, and its instance still alive (a dead owner's pass is over).
+    pub running: bool,
+    pub total: i64,
+    pub done: i64,
+    /// JSON `[[username, health, detail], …]`.
+    pub problems: String,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+/// Claims the pass for `instance_id` unless another live instance runs one: one statement (on
+/// Postgres the second of two concurrent claims waits for the first's row lock, then finds
+/// the row running under a live instance).
+pub async fn verify_claim(
+    db: &Db,
+    instance_id: &str,
+    total: i64,
+    now_ms: i64,
+    expiry_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let claimed = crate::with_pool!(db, |pool| sqlx::query(
+        "UPDATE persons_verify SET running = TRUE, total = $1, done = 0, problems = '[]', \
+         started_at = $2, finished_at = NULL, instance_id = $3 \
+         WHERE id = 1 AND (running = FALSE OR instance_id IS NULL OR instance_id NOT IN \
+               (SELECT id FROM instances WHERE heartbeat_at >= $2 - $4))",
+    )
+    .bind(total)
+    .bind(now_ms)
+    .bind(instance_id)
+    .bind(expiry_ms)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(claimed == 1)
+}
+
+/// The owner's progress (and, with `finished_at`, the end of its pass).
+pub async fn verify_record(
+    db: &Db,
+    instance_id: &str,
+    done: i64,
+    problems_json: &str,
+    finished_at: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query(
+        "UPDATE persons_verify SET done = $2, problems = $3, finished_at = $4, \
+         running = CASE WHEN $4 IS NULL THEN running ELSE FALSE END \
+         WHERE id = 1 AND instance_id = $1",
+    )
+    .bind(instance_id)
+    .bind(done)
+    .bind(problems_json)
+    .bind(finished_at)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn verify_state(db: &Db, now_ms: i64, expiry_ms: i64) -> Result<VerifyRow, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_as(
+        "SELECT (v.running = TRUE AND EXISTS (SELECT 1 FROM instances i \
+                 WHERE i.id = v.instance_id AND i.heartbeat_at >= $1 - $2)) AS running, \
+                v.total, v.done, v.problems, v.started_at, v.finished_at \
+         FROM persons_verify v WHERE v.id = 1",
+    )
+    .bind(now_ms)
+    .bind(expiry_ms)
+    .fetch_one(pool)
+    .await)
 }
 
 /// What the last checks found: persons with a problem, persons never checked, and when the
@@ -382,17 +470,17 @@ pub struct HealthSummary {
     pub last_checked: Option<i64>,
 }
 
-pub async fn health_summary(db: &SqlitePool) -> Result<HealthSummary, sqlx::Error> {
+pub async fn health_summary(db: &Db) -> Result<HealthSummary, sqlx::Error> {
     let problems =
-        sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE health NOT IN ('ok', 'unknown')")
-            .fetch_one(db)
-            .await?;
-    let unchecked = sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE health = 'unknown'")
-        .fetch_one(db)
-        .await?;
-    let last_checked = sqlx::query_scalar("SELECT MAX(checked_at) FROM persons")
-        .fetch_one(db)
-        .await?;
+        crate::with_pool!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE health NOT IN ('ok', 'unknown')")
+            .fetch_one(pool)
+            .await)?;
+    let unchecked = crate::with_pool!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE health = 'unknown'")
+        .fetch_one(pool)
+        .await)?;
+    let last_checked = crate::with_pool!(db, |pool| sqlx::query_scalar("SELECT MAX(checked_at) FROM persons")
+        .fetch_one(pool)
+        .await)?;
     Ok(HealthSummary {
         problems,
         unchecked,
@@ -401,12 +489,12 @@ pub async fn health_summary(db: &SqlitePool) -> Result<HealthSummary, sqlx::Erro
 }
 
 /// The first persons (by username) whose last check found a problem.
-pub async fn with_problems(db: &SqlitePool, limit: i64) -> Result<Vec<PersonRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
+pub async fn with_problems(db: &Db, limit: i64) -> Result<Vec<PersonRow>, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM persons WHERE health NOT IN ('ok', 'unknown') \
          ORDER BY username LIMIT $1"
     ))
     .bind(limit)
-    .fetch_all(db)
-    .await
+    .fetch_all(pool)
+    .await)
 }

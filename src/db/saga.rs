@@ -1,7 +1,7 @@
 //! The journal of multi-step Letta operations: what has been done and must be undone if the
 //! whole does not complete.
 
-use sqlx::SqlitePool;
+use super::Db;
 
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq, Eq)]
 pub struct StepRow {
@@ -14,14 +14,14 @@ pub struct StepRow {
 }
 
 pub async fn record(
-    db: &SqlitePool,
+    db: &Db,
     saga_id: &str,
     kind: &str,
     step: &str,
     resource_id: &str,
     other_id: Option<&str>,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    crate::with_pool!(db, |pool| sqlx::query_scalar(
         "INSERT INTO saga_steps (saga_id, kind, step, resource_id, other_id, at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -31,31 +31,37 @@ pub async fn record(
     .bind(resource_id)
     .bind(other_id)
     .bind(super::now_ms())
-    .fetch_one(db)
-    .await
+    .fetch_one(pool)
+    .await)
 }
 
-pub async fn remove_step(db: &SqlitePool, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM saga_steps WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await?;
+pub async fn remove_step(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query(
+        "DELETE FROM saga_steps WHERE id = $1"
+    )
+    .bind(id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
-pub async fn finish(db: &SqlitePool, saga_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM saga_steps WHERE saga_id = $1")
-        .bind(saga_id)
-        .execute(db)
-        .await?;
+pub async fn finish(db: &Db, saga_id: &str) -> Result<(), sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query(
+        "DELETE FROM saga_steps WHERE saga_id = $1"
+    )
+    .bind(saga_id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Steps of unfinished sagas, newest first (the order to undo them in).
-pub async fn pending(db: &SqlitePool) -> Result<Vec<StepRow>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn pending(db: &Db) -> Result<Vec<StepRow>, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_as(
         "SELECT id, saga_id, kind, step, resource_id, other_id FROM saga_steps ORDER BY id DESC",
     )
-    .fetch_all(db)
-    .await
+    .fetch_all(pool)
+    .await)
 }

@@ -1,5 +1,10 @@
-//! `spawn_app()`: the whole application on port 0 with its own temporary SQLite file, and
-//! HTTP clients that keep cookies like a browser.
+//! `spawn_app()`: the whole application on port 0 with its own temporary database, and HTTP
+//! clients that keep cookies like a browser.
+//!
+//! The database is a SQLite file in a temporary directory, or with `TEST_DATABASE=postgres`
+//! a fresh Postgres database (`CREATE DATABASE t_<random>` on the server `TEST_POSTGRES_URL`
+//! names, e.g. the throwaway cluster of scripts/pg-throwaway.sh): every app its own, so the
+//! tests stay independent and run in parallel on either backend.
 #![allow(dead_code)]
 
 pub mod fake_letta;
@@ -40,6 +45,37 @@ pub fn letta_peer() -> Option<(String, String)> {
     }
 }
 
+/// Whether this run puts the apps on Postgres (`TEST_DATABASE=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_DATABASE").as_deref() == Ok("postgres")
+}
+
+/// The URL of a new, empty database: on Postgres a new database on the test server, on SQLite
+/// a file in `dir`. For tests that start several apps on one database.
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
+    if !on_postgres() {
+        return format!("sqlite://{}", dir.join("letta-admin.db").display());
+    }
+    use sqlx::Connection;
+    let admin = std::env::var("TEST_POSTGRES_URL")
+        .expect("TEST_DATABASE=postgres needs TEST_POSTGRES_URL (scripts/pg-throwaway.sh start)");
+    let name = format!(
+        "t_{}",
+        hex::encode(letta_admin::crypto::random_bytes::<8>().unwrap())
+    );
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to TEST_POSTGRES_URL: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("CREATE DATABASE");
+    let _ = conn.close().await;
+    let mut url = url::Url::parse(&admin).expect("TEST_POSTGRES_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -56,7 +92,16 @@ pub async fn spawn_app_with_site(
 ) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::for_dir(dir.path());
+    let default_url = config.database_url.clone();
     adjust(&mut config);
+    // A database of its own unless the test named one (a second instance on another app's).
+    if on_postgres() && config.database_url == default_url {
+        config.database_url = fresh_database_url(dir.path()).await;
+    }
+    if on_postgres() {
+        // Each test's app has a pool of its own: a few connections are plenty.
+        config.db_max_connections = 6;
+    }
     let options = leptos::config::LeptosOptions::builder()
         .output_name("letta_admin")
         .site_root(site_root)
@@ -101,9 +146,15 @@ fn server_runtime() -> &'static tokio::runtime::Runtime {
 }
 
 impl Drop for TestApp {
-    /// The test is over: stop answering on its port.
+    /// The test is over: stop answering on its port, and close the pool (the app's background
+    /// tasks outlive it on the shared server runtime; on Postgres their idle connections
+    /// would pile up over a test binary).
     fn drop(&mut self) {
         self.server.abort();
+        if matches!(self.state.db, letta_admin::db::Db::Postgres(_)) {
+            let db = self.state.db.clone();
+            server_runtime().spawn(async move { db.close().await });
+        }
     }
 }
 
@@ -219,11 +270,25 @@ impl TestApp {
         c
     }
 
+    /// Runs a script (one or more statements) written once per backend.
+    pub async fn exec_sql(&self, sqlite: &str, postgres: &str) {
+        match &self.state.db {
+            letta_admin::db::Db::Sqlite(p) => {
+                sqlx::raw_sql(sqlite).execute(p).await.unwrap();
+            }
+            letta_admin::db::Db::Postgres(p) => {
+                sqlx::raw_sql(postgres).execute(p).await.unwrap();
+            }
+        }
+    }
+
     pub async fn audit_actions(&self) -> Vec<(Option<String>, String, String)> {
-        sqlx::query_as("SELECT actor, action, outcome FROM audit_log ORDER BY id")
-            .fetch_all(&self.state.db)
-            .await
-            .unwrap()
+        letta_admin::with_pool!(&self.state.db, |pool| sqlx::query_as(
+            "SELECT actor, action, outcome FROM audit_log ORDER BY id"
+        )
+        .fetch_all(pool)
+        .await)
+        .unwrap()
     }
 }
 

@@ -193,14 +193,14 @@ const DB_POLL: Duration = Duration::from_millis(50);
 /// and does not touch the agent again; the next live ticket has the agent by then.
 #[derive(Clone)]
 pub struct DbAgentLocks {
-    db: sqlx::SqlitePool,
+    db: crate::db::Db,
     instance: crate::instance::Instance,
     /// Woken when a lease of this process ends, so local waiters need not wait for a poll.
     released: Arc<Notify>,
 }
 
 impl DbAgentLocks {
-    pub fn new(db: sqlx::SqlitePool, instance: crate::instance::Instance) -> Self {
+    pub fn new(db: crate::db::Db, instance: crate::instance::Instance) -> Self {
         DbAgentLocks {
             db,
             instance,
@@ -212,7 +212,7 @@ impl DbAgentLocks {
         crate::db::instances::standing(
             &self.db,
             ticket,
-            crate::db::now_ms(),
+            self.instance.now_ms(),
             self.instance.expiry_ms(),
             margin_ms,
         )
@@ -292,7 +292,7 @@ impl AgentLocks for DbAgentLocks {
                 &self.db,
                 agent_id,
                 &self.instance.id(),
-                crate::db::now_ms(),
+                self.instance.now_ms(),
             )
             .await
             .map_err(|e| {

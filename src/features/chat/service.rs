@@ -18,8 +18,8 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::db::Db;
 use futures::{FutureExt, StreamExt};
-use sqlx::SqlitePool;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
@@ -154,7 +154,7 @@ impl ChatRuntime {
 
     /// Whether a chat turn is using the person's block: running or waiting here, or journaled
     /// (attached and not yet detached, by this process or one that crashed).
-    pub async fn person_in_turn(&self, db: &SqlitePool, person_id: i64) -> Result<bool, AppError> {
+    pub async fn person_in_turn(&self, db: &Db, person_id: i64) -> Result<bool, AppError> {
         let running = self
             .active
             .lock()
@@ -1206,7 +1206,7 @@ async fn release(
     false
 }
 
-async fn unjournal(db: &SqlitePool, turn_id: &str) -> bool {
+async fn unjournal(db: &Db, turn_id: &str) -> bool {
     match db::chat::unjournal(db, turn_id).await {
         Ok(()) => true,
         Err(e) => {
@@ -1278,14 +1278,19 @@ async fn sweepable(state: &AppState, row_instance: Option<&str>, turn_id: &str) 
 /// Detaches every journaled block the sweeper may act on (see [`sweepable`]), and drops the
 /// agent tickets of dead instances. Returns how many of those rows are left (detach failed).
 pub async fn sweep(state: &AppState) -> usize {
-    if let Err(e) =
-        db::instances::prune_dead(&state.db, db::now_ms(), state.instance.expiry_ms()).await
+    if let Err(e) = db::instances::prune_dead(
+        &state.db,
+        state.instance.now_ms(),
+        state.instance.expiry_ms(),
+    )
+    .await
     {
         tracing::error!(error = %e, "sweeper: pruning dead instances");
     }
     // Turns of instances that died mid-turn end in the ledger as interrupted.
     if let Err(e) =
-        db::ledger::end_interrupted(&state.db, db::now_ms(), state.instance.expiry_ms()).await
+        db::ledger::end_interrupted(&state.db, state.instance.now_ms(), state.instance.expiry_ms())
+            .await
     {
         tracing::error!(error = %e, "sweeper: ending interrupted turns");
     }

@@ -83,8 +83,8 @@ fn bars(counts: Vec<db::ledger::Bucket>, from: i64, bucket_ms: i64, n: usize) ->
 pub async fn chat(ctx: &Ctx) -> Result<ChatCard, AppError> {
     let state = &ctx.state;
     let db = &state.db;
-    let now = db::now_ms();
-    let queues = db::instances::queues(db, now, state.instance.expiry_ms())
+    // Instances' heartbeats are on the database's clock (see `Instance::now_ms`).
+    let queues = db::instances::queues(db, state.instance.now_ms(), state.instance.expiry_ms())
         .await
         .map_err(internal)?
         .into_iter()
@@ -106,7 +106,7 @@ pub async fn chat(ctx: &Ctx) -> Result<ChatCard, AppError> {
         })
         .collect();
     let ops = if ctx.user.role >= Role::Operator {
-        Some(chat_ops(ctx, now).await?)
+        Some(chat_ops(ctx, db::now_ms()).await?)
     } else {
         None
     };

@@ -200,7 +200,7 @@ pub async fn start_verify_all() -> Result<VerifyProgress, AppError> {
 #[server(prefix = "/api", endpoint = "operator/persons/verify_progress")]
 pub async fn get_verify_progress() -> Result<VerifyProgress, AppError> {
     let ctx = crate::auth::guard::require_role(crate::auth::Role::Operator).await?;
-    Ok(ctx.state.persons.progress())
+    super::service::verify_progress(&ctx.state).await
 }
 
 #[server(prefix = "/api", endpoint = "operator/persons/import")]

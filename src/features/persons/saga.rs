@@ -2,7 +2,7 @@
 //! right after it succeeded; if a later step fails, the done steps are undone newest first. A
 //! crash leaves the journal behind, and `recover` (run at every start) undoes it then.
 
-use sqlx::SqlitePool;
+use crate::db::Db;
 
 use crate::{
     db,
@@ -74,7 +74,7 @@ impl Step {
 }
 
 pub struct Saga<'a> {
-    db: &'a SqlitePool,
+    db: &'a Db,
     client: &'a LettaClient,
     id: String,
     kind: &'static str,
@@ -82,7 +82,7 @@ pub struct Saga<'a> {
 }
 
 impl<'a> Saga<'a> {
-    pub fn begin(db: &'a SqlitePool, client: &'a LettaClient, kind: &'static str) -> Saga<'a> {
+    pub fn begin(db: &'a Db, client: &'a LettaClient, kind: &'static str) -> Saga<'a> {
         let id = hex::encode(crate::crypto::random_bytes::<8>().unwrap_or_default());
         Saga {
             db,
@@ -128,7 +128,7 @@ impl<'a> Saga<'a> {
 }
 
 /// Undoes the steps of sagas a crash interrupted. Returns how many steps were undone.
-pub async fn recover(db: &SqlitePool, client: &LettaClient) -> Result<usize, sqlx::Error> {
+pub async fn recover(db: &Db, client: &LettaClient) -> Result<usize, sqlx::Error> {
     let mut undone = 0;
     for row in db::saga::pending(db).await? {
         let Some(step) = Step::from_row(&row) else {

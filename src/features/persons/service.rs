@@ -1,7 +1,5 @@
 //! The persons domain, in plain async Rust over `AppState` (server functions are thin wrappers).
 
-use std::sync::{Arc, Mutex};
-
 use super::{
     api::*,
     saga::{Saga, Step},
@@ -23,23 +21,10 @@ use crate::{
 
 pub const PAGE_SIZE: i64 = 50;
 
-/// Runtime state of the persons feature: the background "verify all" job.
+/// Runtime state of the persons feature (none left in the process: the "verify all" pass is
+/// in the database, shared by every instance; see [`verify_progress`]).
 #[derive(Clone, Default)]
-pub struct PersonsRuntime {
-    verify: Arc<Mutex<VerifyProgress>>,
-}
-
-impl PersonsRuntime {
-    pub fn progress(&self) -> VerifyProgress {
-        self.verify.lock().map(|p| p.clone()).unwrap_or_default()
-    }
-
-    fn update(&self, f: impl FnOnce(&mut VerifyProgress)) {
-        if let Ok(mut p) = self.verify.lock() {
-            f(&mut p);
-        }
-    }
-}
+pub struct PersonsRuntime;
 
 fn summary(p: &PersonRow) -> PersonSummary {
     PersonSummary {
@@ -526,21 +511,45 @@ async fn check(
     }
 }
 
+/// The "verify all" pass as every instance sees it: from the database. A pass whose instance
+/// died shows as not running (and another may start).
+pub async fn verify_progress(state: &AppState) -> Result<VerifyProgress, AppError> {
+    let row = db::persons::verify_state(
+        &state.db,
+        state.instance.now_ms(),
+        state.instance.expiry_ms(),
+    )
+    .await?;
+    Ok(VerifyProgress {
+        running: row.running,
+        total: row.total.max(0) as usize,
+        done: row.done.max(0) as usize,
+        problems: serde_json::from_str(&row.problems).unwrap_or_default(),
+        started_at: row.started_at,
+        finished_at: row.finished_at,
+    })
+}
+
 pub async fn start_verify_all(ctx: &Ctx) -> Result<VerifyProgress, AppError> {
-    let runtime = ctx.state.persons.clone();
-    if runtime.progress().running {
-        return Ok(runtime.progress());
+    let state = ctx.state.clone();
+    if verify_progress(&state).await?.running {
+        return verify_progress(&state).await;
     }
-    let client = ctx.state.letta.client()?;
-    let ids = db::persons::all_ids(&ctx.state.db).await?;
-    runtime.update(|p| {
-        *p = VerifyProgress {
-            running: true,
-            total: ids.len(),
-            started_at: Some(db::now_ms()),
-            ..Default::default()
-        }
-    });
+    let client = state.letta.client()?;
+    let ids = db::persons::all_ids(&state.db).await?;
+    let me = state.instance.id();
+    // One pass across all instances: the claim is atomic in the database.
+    if !db::persons::verify_claim(
+        &state.db,
+        &me,
+        ids.len() as i64,
+        state.instance.now_ms(),
+        state.instance.expiry_ms(),
+    )
+    .await?
+    {
+        return verify_progress(&state).await;
+    }
     ctx.audit(
         "person.verify_all",
         None,
@@ -548,32 +557,38 @@ pub async fn start_verify_all(ctx: &Ctx) -> Result<VerifyProgress, AppError> {
         Some(&format!("{} persons", ids.len())),
     )
     .await;
-    let state = ctx.state.clone();
+    let runner = state.clone();
     tokio::spawn(async move {
-        for id in ids {
-            if let Ok(Some(p)) = db::persons::by_id(&state.db, id).await {
-                let (health, detail) = check(&state, &client, &p).await;
-                let _ = db::persons::set_health(&state.db, id, health, detail.as_deref()).await;
-                runtime.update(|pr| {
-                    pr.done += 1;
-                    if health != "ok" {
-                        pr.problems.push((
-                            p.username.clone(),
-                            health.to_string(),
-                            detail.unwrap_or_default(),
-                        ));
-                    }
-                });
-            } else {
-                runtime.update(|pr| pr.done += 1);
+        let record = |done: usize, problems: &Vec<(String, String, String)>, finished| {
+            let (db, me) = (runner.db.clone(), me.clone());
+            let json = serde_json::to_string(problems).unwrap_or_else(|_| "[]".into());
+            async move {
+                if let Err(e) =
+                    db::persons::verify_record(&db, &me, done as i64, &json, finished).await
+                {
+                    tracing::error!(error = %e, "recording the verify-all progress");
+                }
             }
+        };
+        let (mut done, mut problems) = (0usize, Vec::new());
+        for id in ids {
+            if let Ok(Some(p)) = db::persons::by_id(&runner.db, id).await {
+                let (health, detail) = check(&runner, &client, &p).await;
+                let _ = db::persons::set_health(&runner.db, id, health, detail.as_deref()).await;
+                if health != "ok" {
+                    problems.push((
+                        p.username.clone(),
+                        health.to_string(),
+                        detail.unwrap_or_default(),
+                    ));
+                }
+            }
+            done += 1;
+            record(done, &problems, None).await;
         }
-        runtime.update(|pr| {
-            pr.running = false;
-            pr.finished_at = Some(db::now_ms());
-        });
+        record(done, &problems, Some(db::now_ms())).await;
     });
-    Ok(ctx.state.persons.progress())
+    verify_progress(&state).await
 }
 
 pub async fn repair(ctx: &Ctx, id: i64, action: RepairAction) -> Result<PersonDetail, AppError> {
