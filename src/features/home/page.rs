@@ -233,8 +233,14 @@ fn ChatOpsView(ops: ChatOps) -> impl IntoView {
             {stat(format!("{week_turns} / {week_failed}"), "turns / failed, 7 days", Some(format!("/activity?from={week_from}")))}
         </div>
         <div class="chart-pair">
-            <BarChart bars=ops.day what="turns"/>
-            <BarChart bars=ops.week what="turns"/>
+            <div>
+                <h3 class="chart-title">"Last 24 hours"</h3>
+                <BarChart bars=ops.day what="turns"/>
+            </div>
+            <div>
+                <h3 class="chart-title">"Last 7 days"</h3>
+                <BarChart bars=ops.week what="turns"/>
+            </div>
         </div>
         <h3>"Last failed turns"</h3>
         {if ops.failures.is_empty() {
