@@ -30,7 +30,8 @@ pub async fn queued(db: &Db, t: &NewTurn<'_>) -> Result<(), sqlx::Error> {
     .bind(i64::from(t.background))
     .bind(t.queued_at)
     .execute(pool)
-    .await)?;
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -67,17 +68,14 @@ pub async fn ended(db: &Db, turn_id: &str, e: &TurnEnd) -> Result<(), sqlx::Erro
     .bind(e.completion_tokens)
     .bind(e.total_tokens)
     .execute(pool)
-    .await)?;
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Turns still open whose instance is no longer alive (it crashed or was killed mid-turn):
 /// ended as `interrupted`. Returns how many.
-pub async fn end_interrupted(
-    db: &Db,
-    now_ms: i64,
-    expiry_ms: i64,
-) -> Result<u64, sqlx::Error> {
+pub async fn end_interrupted(db: &Db, now_ms: i64, expiry_ms: i64) -> Result<u64, sqlx::Error> {
     let done = crate::with_pool!(db, |pool| sqlx::query(
         "UPDATE chat_turns SET ended_at = $1, outcome = 'interrupted', \
          reason = 'The dashboard process running this turn stopped before it ended.' \
@@ -87,17 +85,21 @@ pub async fn end_interrupted(
     .bind(now_ms)
     .bind(expiry_ms)
     .execute(pool)
-    .await)?;
-    Ok(done.rows_affected())
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done)
 }
 
 /// Drops entries queued before `before_ms`. Returns how many.
 pub async fn prune(db: &Db, before_ms: i64) -> Result<u64, sqlx::Error> {
-    let done = crate::with_pool!(db, |pool| sqlx::query("DELETE FROM chat_turns WHERE queued_at < $1 AND ended_at IS NOT NULL")
-        .bind(before_ms)
-        .execute(pool)
-        .await)?;
-    Ok(done.rows_affected())
+    let done = crate::with_pool!(db, |pool| sqlx::query(
+        "DELETE FROM chat_turns WHERE queued_at < $1 AND ended_at IS NOT NULL"
+    )
+    .bind(before_ms)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq, Eq)]
@@ -180,10 +182,12 @@ pub async fn page(db: &Db, q: &TurnQuery) -> Result<Vec<TurnRow>, sqlx::Error> {
 }
 
 pub async fn by_turn(db: &Db, turn_id: &str) -> Result<Option<TurnRow>, sqlx::Error> {
-    crate::with_pool!(db, |pool| sqlx::query_as(&format!("SELECT {TURN} FROM chat_turns WHERE turn_id = $1"))
-        .bind(turn_id)
-        .fetch_optional(pool)
-        .await)
+    crate::with_pool!(db, |pool| sqlx::query_as(&format!(
+        "SELECT {TURN} FROM chat_turns WHERE turn_id = $1"
+    ))
+    .bind(turn_id)
+    .fetch_optional(pool)
+    .await)
 }
 
 /// Turns and failed turns per time bucket (`bucket_ms` wide, from `from_ms` to `to_ms`),
@@ -229,17 +233,21 @@ pub async fn buckets(
 pub async fn choices(
     db: &Db,
 ) -> Result<(Vec<String>, Vec<(i64, String)>, Vec<String>), sqlx::Error> {
-    let agents = crate::with_pool!(db, |pool| sqlx::query_scalar("SELECT DISTINCT agent_id FROM chat_turns ORDER BY agent_id")
-        .fetch_all(pool)
-        .await)?;
+    let agents = crate::with_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT DISTINCT agent_id FROM chat_turns ORDER BY agent_id"
+    )
+    .fetch_all(pool)
+    .await)?;
     let persons = crate::with_pool!(db, |pool| sqlx::query_as(
         "SELECT person_id, MAX(person) FROM chat_turns GROUP BY person_id ORDER BY MAX(person)",
     )
     .fetch_all(pool)
     .await)?;
-    let users = crate::with_pool!(db, |pool| sqlx::query_scalar("SELECT DISTINCT username FROM chat_turns ORDER BY username")
-        .fetch_all(pool)
-        .await)?;
+    let users = crate::with_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT DISTINCT username FROM chat_turns ORDER BY username"
+    )
+    .fetch_all(pool)
+    .await)?;
     Ok((agents, persons, users))
 }
 

@@ -471,16 +471,21 @@ pub struct HealthSummary {
 }
 
 pub async fn health_summary(db: &Db) -> Result<HealthSummary, sqlx::Error> {
-    let problems =
-        crate::with_pool!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE health NOT IN ('ok', 'unknown')")
-            .fetch_one(pool)
-            .await)?;
-    let unchecked = crate::with_pool!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE health = 'unknown'")
-        .fetch_one(pool)
-        .await)?;
-    let last_checked = crate::with_pool!(db, |pool| sqlx::query_scalar("SELECT MAX(checked_at) FROM persons")
-        .fetch_one(pool)
-        .await)?;
+    let problems = crate::with_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM persons WHERE health NOT IN ('ok', 'unknown')"
+    )
+    .fetch_one(pool)
+    .await)?;
+    let unchecked = crate::with_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM persons WHERE health = 'unknown'"
+    )
+    .fetch_one(pool)
+    .await)?;
+    let last_checked = crate::with_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT MAX(checked_at) FROM persons"
+    )
+    .fetch_one(pool)
+    .await)?;
     Ok(HealthSummary {
         problems,
         unchecked,

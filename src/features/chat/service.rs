@@ -1288,9 +1288,12 @@ pub async fn sweep(state: &AppState) -> usize {
         tracing::error!(error = %e, "sweeper: pruning dead instances");
     }
     // Turns of instances that died mid-turn end in the ledger as interrupted.
-    if let Err(e) =
-        db::ledger::end_interrupted(&state.db, state.instance.now_ms(), state.instance.expiry_ms())
-            .await
+    if let Err(e) = db::ledger::end_interrupted(
+        &state.db,
+        state.instance.now_ms(),
+        state.instance.expiry_ms(),
+    )
+    .await
     {
         tracing::error!(error = %e, "sweeper: ending interrupted turns");
     }
