@@ -1520,3 +1520,73 @@ async fn a_turn_whose_instance_died_ends_in_the_ledger_as_interrupted() {
     assert_eq!(e.outcome.as_deref(), Some("interrupted"));
     assert!(why(&e).contains("stopped before it ended"));
 }
+
+#[tokio::test]
+async fn a_persona_block_of_no_dashboard_person_is_flagged_on_the_agent_page_and_detached_there() {
+    let (app, fake, op, staff) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    // Another client made and attached a Persona_ block for someone the dashboard does not know.
+    let client = app.state.letta.client().unwrap();
+    let stranger = client
+        .blocks()
+        .create(&letta_admin::letta::CreateBlock::new(
+            "Persona_stranger",
+            "{}",
+        ))
+        .await
+        .unwrap();
+    client
+        .agents()
+        .attach_block(&agent, &stranger.id)
+        .await
+        .unwrap();
+    let events = turn(&app, &staff, &agent, ada.id, "hi").await;
+    assert!(
+        events.iter().any(
+            |e| matches!(e, TurnEvent::Failed { message } if message.contains("Persona_stranger"))
+        ),
+        "{events:?}"
+    );
+    assert!(fake.sends().is_empty());
+
+    // The agent page flags it; staff may not detach it, an operator may.
+    let detail: letta_admin::features::agents::api::AgentDetail = app
+        .call(&op, "staff/agents/get", &[("id", &agent)])
+        .await
+        .json();
+    let shown = detail.blocks.iter().find(|b| b.id == stranger.id).unwrap();
+    assert!(shown.foreign_persona() && shown.persona_of.is_none());
+    let form = [
+        ("agent_id", agent.as_str()),
+        ("block_id", stranger.id.as_str()),
+    ];
+    let denied = app
+        .call(&staff, "operator/agents/detach_block", &form)
+        .await;
+    assert_eq!(denied.status, 403);
+    let detached = app.call(&op, "operator/agents/detach_block", &form).await;
+    assert_eq!(detached.status, 200, "{}", detached.body);
+    assert!(fake.attached_blocks(&agent).is_empty());
+
+    // A block of the agent's own (not a persona) is still not detachable from here.
+    let own = client
+        .blocks()
+        .create(&letta_admin::letta::CreateBlock::new("human", "x"))
+        .await
+        .unwrap();
+    client.agents().attach_block(&agent, &own.id).await.unwrap();
+    let refused = app
+        .call(
+            &op,
+            "operator/agents/detach_block",
+            &[("agent_id", agent.as_str()), ("block_id", own.id.as_str())],
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+
+    // And chat works again.
+    let events = turn(&app, &staff, &agent, ada.id, "hi again").await;
+    assert!(released(&events), "{events:?}");
+    assert_eq!(fake.sends().last().unwrap().personas, vec!["Persona_ada"]);
+}

@@ -125,6 +125,13 @@ pub struct CoreBlock {
 }
 
 impl CoreBlock {
+    /// A `Persona_` block no dashboard person owns, attached through Letta's API by another
+    /// client: while it is there, every chat turn on the agent refuses to send (two persons'
+    /// memories in one message), so it can be detached like a person's leftover.
+    pub fn foreign_persona(&self) -> bool {
+        self.persona_of.is_none() && self.label.starts_with("Persona_")
+    }
+
     pub fn chars(&self) -> i64 {
         self.value.chars().count() as i64
     }

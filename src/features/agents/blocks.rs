@@ -105,8 +105,13 @@ pub fn BlocksCard(current: RwSignal<AgentDetail>, res: BlocksRes, operator: bool
                                             on:click=move |_| res.editing.update(|e| *e = if e.as_deref() == Some(bid2.as_str()) { None } else { Some(bid2.clone()) })>
                                             {if operator && !b.read_only { "Edit" } else { "View" }}
                                         </button>
-                                        {(operator && b.persona_of.is_some()).then(|| {
-                                            let who = b.persona_of.clone().map(|p| p.username).unwrap_or_default();
+                                        {b.foreign_persona().then(|| view! {
+                                            <span class="badge outcome-failed" title="A Persona_ block no dashboard person owns: every chat turn on this agent refuses to send while it is attached">
+                                                "persona of no dashboard person · blocks chat"
+                                            </span>
+                                        })}
+                                        {(operator && (b.persona_of.is_some() || b.foreign_persona())).then(|| {
+                                            let who = b.persona_of.clone().map(|p| p.username).unwrap_or_else(|| b.label.trim_start_matches("Persona_").to_string());
                                             view! {
                                                 <ConfirmButton
                                                     label="Detach"

@@ -776,11 +776,15 @@ pub async fn detach_block(ctx: &Ctx, agent: &str, block_id: &str) -> Result<(), 
     let client = state.letta.client()?;
     let a = fetch(&client, agent).await?;
     let b = attached_block(state, &client, &a.id, block_id).await?;
-    let Some(p) = &b.persona_of else {
-        return Err(AppError::Conflict(
-            "Only a person's persona block can be detached here; this block belongs to the agent."
-                .into(),
-        ));
+    let who = match (&b.persona_of, b.foreign_persona()) {
+        (Some(p), _) => p.username.clone(),
+        (None, true) => b.label.clone(),
+        (None, false) => {
+            return Err(AppError::Conflict(
+                "Only a persona block can be detached here; this block belongs to the agent."
+                    .into(),
+            ))
+        }
     };
     let target = format!("{} ({})", a.name, b.label);
     if chat_turn_holds(state, &a.id, &b.id).await {
@@ -792,8 +796,7 @@ pub async fn detach_block(ctx: &Ctx, agent: &str, block_id: &str) -> Result<(), 
         )
         .await;
         return Err(AppError::Conflict(format!(
-            "A chat turn with {} is using this block right now; it is detached when the turn ends.",
-            p.username
+            "A chat turn with {who} is using this block right now; it is detached when the turn ends."
         )));
     }
     match client.agents().detach_block(&a.id, &b.id).await {
