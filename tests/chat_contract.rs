@@ -257,3 +257,153 @@ async fn chat_turns_against_the_real_server() {
         .await;
     assert_eq!(gone.status, 200, "{}", gone.body);
 }
+
+/// The core promise across processes, judged by the real server: twenty persons chat at once
+/// on one agent through two dashboard instances on one database, while a watcher reads the
+/// agent's blocks from Letta the whole time. Never two `Persona_` blocks at once, every turn
+/// answered as its own person, nothing left attached.
+#[tokio::test]
+async fn twenty_persons_through_two_instances_never_share_the_real_agent() {
+    let Some((url, password)) = common::letta_peer() else {
+        return;
+    };
+    let config = |c: &mut letta_admin::config::Config| {
+        c.letta_base_url = Some(url.clone());
+        c.letta_password = Some(password.clone());
+        // Twenty turns in a row on one agent: longer than the default wait.
+        c.chat_wait = Duration::from_secs(600);
+    };
+    let a = spawn_app_with(config).await;
+    let (dir, db) = (
+        a.state.config.data_dir.clone(),
+        a.state.config.database_url.clone(),
+    );
+    let b = spawn_app_with(move |c| {
+        config(c);
+        c.data_dir = dir;
+        c.database_url = db;
+    })
+    .await;
+    let op = a.signed_in("olga", Role::Operator).await;
+    let client = a.state.letta.client().unwrap();
+    let agent = client
+        .agents()
+        .create(&CreateAgentRequest {
+            name: Some(unique("two-instances")),
+            model: Some("openai-proxy/fake-model".into()),
+            embedding: Some("openai/text-embedding-3-small".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .id;
+    let mut persons = Vec::new();
+    let mut staff = Vec::new();
+    for i in 0..20 {
+        persons.push(person(&a, &op, &unique(&format!("two_{i:02}"))).await);
+        staff.push(a.signed_in(&format!("staff{i:02}"), Role::Staff).await);
+    }
+
+    // The watcher: Letta's own view of the agent's blocks, as often as it answers.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (client, agent, done) = (client.clone(), agent.clone(), done.clone());
+        tokio::spawn(async move {
+            let (mut most, mut reads) = (0, 0);
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                if let Ok(blocks) = client.agents().core_blocks(&agent).await {
+                    let personas = blocks
+                        .iter()
+                        .filter(|b| {
+                            b.label
+                                .as_deref()
+                                .is_some_and(|l| l.starts_with("Persona_"))
+                        })
+                        .count();
+                    most = most.max(personas);
+                    reads += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            (most, reads)
+        })
+    };
+    let turns = persons.iter().zip(&staff).enumerate().map(|(i, (p, c))| {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let agent = agent.clone();
+        async move {
+            let mut res = send(
+                app,
+                c,
+                &agent,
+                p.id,
+                &format!("hello from {}", p.username),
+                false,
+            )
+            .await;
+            let events = rest(&mut res, &mut LineBuffer::default()).await;
+            (p.username.clone(), events)
+        }
+    });
+    let results = futures::future::join_all(turns).await;
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (most, reads) = watcher.await.unwrap();
+
+    for (who, events) in &results {
+        let reply: String = events
+            .iter()
+            .filter_map(|e| match e {
+                TurnEvent::Part {
+                    kind: PartKind::Assistant,
+                    text,
+                    ..
+                } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            reply.contains(&format!("hello from {who}")),
+            "{who}: {events:?}"
+        );
+        assert!(
+            matches!(events.last(), Some(TurnEvent::Released { detached: true })),
+            "{who}: {events:?}"
+        );
+    }
+    assert!(reads > 20, "the watcher read the agent {reads} times");
+    assert_eq!(most, 1, "two persons' blocks were on the agent at once");
+    let left = client.agents().core_blocks(&agent).await.unwrap();
+    assert!(
+        !left.iter().any(|b| b
+            .label
+            .as_deref()
+            .is_some_and(|l| l.starts_with("Persona_"))),
+        "{left:?}"
+    );
+    // Each message reached Letta as its own person.
+    let history = client
+        .messages()
+        .list(
+            &agent,
+            &MessageFilter {
+                limit: Some(100),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for p in &persons {
+        let sent_as = history.iter().find_map(|m| match m {
+            letta_admin::letta::LettaMessage::UserMessage(u)
+                if u.content
+                    .text()
+                    .contains(&format!("hello from {}", p.username)) =>
+            {
+                Some(u.sender_id.clone())
+            }
+            _ => None,
+        });
+        assert_eq!(sent_as, Some(p.identity_id.clone()), "{}", p.username);
+    }
+    client.agents().delete(&agent).await.unwrap();
+}
