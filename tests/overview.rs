@@ -130,6 +130,34 @@ async fn each_role_gets_its_cards_with_the_numbers_behind_them() {
         ),
         ("bob", "block_missing")
     );
+    // The number links to the persons list filtered to them.
+    let only: letta_admin::features::persons::api::PersonsPage = app
+        .call(&staff, "staff/persons/list", &[("query[problems]", "true")])
+        .await
+        .json();
+    assert_eq!(only.total, 1);
+    assert_eq!(only.persons.len(), 1);
+    assert_eq!(only.persons[0].username, "bob");
+    let all: letta_admin::features::persons::api::PersonsPage = app
+        .call(&staff, "staff/persons/list", &[("query[search]", "")])
+        .await
+        .json();
+    assert_eq!((all.total, all.persons.len()), (2, 2));
+    let html = staff
+        .get(app.url("/persons?problems=1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("\"/persons/2\">bob")
+            && !html.contains(r#"\"username\":\"ada\""#)
+            && !html.contains("\"/persons/1\""),
+        "{html}"
+    );
+    assert!(html.contains("1 person with a problem at the last check"));
 
     // Chat: a turn that streams slowly holds the agent, a second one waits behind it.
     fake.set_stream_delay(Duration::from_millis(100));

@@ -1540,6 +1540,7 @@ pub async fn person_choices(
         query,
         db::persons::PersonSort::Username,
         None,
+        false,
         20,
     )
     .await

@@ -131,7 +131,7 @@ fn PersonsCardView(operator: bool) -> impl IntoView {
                             <div class="stats">
                                 {stat(c.total.to_string(), "persons", Some("/persons".into()))}
                                 <div class="stat" class:bad={c.problems > 0}>
-                                    <span class="stat-value">{c.problems.to_string()}</span>
+                                    <a class="stat-value" href="/persons?problems=1" aria-label=format!("{} with problems", c.problems)>{c.problems.to_string()}</a>
                                     <span class="stat-label">"with problems"</span>
                                 </div>
                                 {stat(c.unchecked.to_string(), "never checked", None)}

@@ -79,6 +79,9 @@ pub struct PersonQuery {
     pub sort: String,
     pub after_key: Option<String>,
     pub after_id: Option<i64>,
+    /// Only the persons whose last check found a problem.
+    #[serde(default)]
+    pub problems: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -50,6 +50,7 @@ pub fn PersonsPage() -> impl IntoView {
             sort: m.get("sort").unwrap_or_default(),
             after_key: m.get("after_key"),
             after_id: m.get("after_id").and_then(|v| v.parse().ok()),
+            problems: m.get("problems").is_some_and(|v| v == "1"),
         }
     };
     let create = ServerAction::<CreatePerson>::new();
@@ -89,6 +90,10 @@ pub fn PersonsPage() -> impl IntoView {
                     <option value="display_name" selected=move || q().sort == "display_name">"Display name"</option>
                     <option value="newest" selected=move || q().sort == "newest">"Newest first"</option>
                 </select>
+                <label class="check">
+                    <input type="checkbox" name="problems" value="1" checked=move || q().problems/>
+                    " Only with problems"
+                </label>
                 <button type="submit" class="btn">"Apply"</button>
             </form>
             <Transition fallback=|| view! { <p class="loading">"Loading persons…"</p> }>
@@ -99,19 +104,25 @@ pub fn PersonsPage() -> impl IntoView {
                             view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any()
                         }
                         Ok(p) if p.persons.is_empty() => view! {
-                            <p class="empty">{if q().search.is_empty() { "No persons yet." } else { "No person matches." }}</p>
+                            <p class="empty">{if q().problems { "No person has a problem at the last check." } else if q().search.is_empty() { "No persons yet." } else { "No person matches." }}</p>
                         }.into_any(),
                         Ok(p) => {
                             let cur = q();
+                            let only = if cur.problems { "&problems=1" } else { "" };
                             let next = p.next.clone().map(|(key, id)| format!(
-                                "/persons?q={}&sort={}&after_key={}&after_id={id}",
+                                "/persons?q={}&sort={}&after_key={}&after_id={id}{only}",
                                 urlencode(&cur.search), urlencode(&cur.sort), urlencode(&key)
                             ));
                             let first = cur.after_id.is_some().then(|| format!(
-                                "/persons?q={}&sort={}", urlencode(&cur.search), urlencode(&cur.sort)
+                                "/persons?q={}&sort={}{only}", urlencode(&cur.search), urlencode(&cur.sort)
                             ));
                             view! {
-                                <p class="muted">{if p.total == 1 { "1 person in all".to_string() } else { format!("{} persons in all", p.total) }}</p>
+                                <p class="muted">{match (cur.problems, p.total) {
+                                    (true, 1) => "1 person with a problem at the last check".to_string(),
+                                    (true, n) => format!("{n} persons with problems at the last check"),
+                                    (false, 1) => "1 person in all".to_string(),
+                                    (false, n) => format!("{n} persons in all"),
+                                }}</p>
                                 <div class="table-wrap">
                                     <table>
                                         <thead>

@@ -69,8 +69,15 @@ pub async fn list(state: &AppState, q: PersonQuery) -> Result<PersonsPage, AppEr
         (Some(key), Some(id)) => Some(Cursor { key, id }),
         _ => None,
     };
-    let mut rows =
-        db::persons::page(&state.db, &q.search, sort, after.as_ref(), PAGE_SIZE + 1).await?;
+    let mut rows = db::persons::page(
+        &state.db,
+        &q.search,
+        sort,
+        after.as_ref(),
+        q.problems,
+        PAGE_SIZE + 1,
+    )
+    .await?;
     let next = (rows.len() as i64 > PAGE_SIZE).then(|| {
         rows.truncate(PAGE_SIZE as usize);
         let last = rows.last().expect("a full page");
@@ -83,7 +90,11 @@ pub async fn list(state: &AppState, q: PersonQuery) -> Result<PersonsPage, AppEr
     });
     Ok(PersonsPage {
         persons: rows.iter().map(summary).collect(),
-        total: db::persons::count(&state.db).await?,
+        total: if q.problems {
+            db::persons::health_summary(&state.db).await?.problems
+        } else {
+            db::persons::count(&state.db).await?
+        },
         next,
     })
 }
