@@ -68,7 +68,7 @@ echo "[time] the Postgres re-run: $((SECONDS - started)) s"
 step "browser tests"
 E2E_LETTA_URL=$LETTA_TEST_URL E2E_LETTA_PASSWORD=$LETTA_TEST_PASSWORD scripts/e2e.sh
 
-step "first-load size of /login and /persons: wasm + JS + CSS within 300 KB (hard); with the HTML (reported)"
+step "first-load size of /login and /persons: wasm + JS + CSS within the budget (hard); with the HTML (reported)"
 scripts/size-budget.sh --no-build
 
 step "bench, short (figures reported, not asserted)"

@@ -100,7 +100,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()}/>
                 <ParentRoute path=path!("") view=Layout>
-                    <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("identities") view={Lazy::<IdentitiesRoute>::new()}/>
                     <Route path=path!("identities/:id") view={Lazy::<IdentityRoute>::new()}/>
                     <Route path=path!("agents") view={Lazy::<AgentsRoute>::new()}/>
@@ -121,8 +121,9 @@ pub fn App() -> impl IntoView {
 
 /// A screen whose code the browser loads only when it is first shown: `cargo leptos build
 /// --split` moves what only `view` reaches into its own wasm chunk. The sign-in page and the
-/// persons list (the first loads issue #10 budgets), the overview and the frame stay in the
-/// main module. Each page creates its resources itself, as it does when it is not lazy.
+/// persons list (the first loads issue #10 budgets) and the frame stay in the main module;
+/// the Overview (its cards, charts) loads as its own chunk. Each page creates its resources
+/// itself, as it does when it is not lazy.
 macro_rules! lazy_page {
     ($($route:ident => $page:ident),* $(,)?) => {$(
         struct $route;
@@ -141,6 +142,7 @@ macro_rules! lazy_page {
 }
 
 lazy_page! {
+    HomeRoute => HomePage,
     SetupRoute => SetupPage,
     IdentitiesRoute => IdentitiesPage,
     IdentityRoute => IdentityPage,

@@ -50,11 +50,13 @@ test('times show in the browser zone with UTC on hover', async ({ page }) => {
   await screenshot(page, 'audit-new-york');
   await signOut(page);
 
-  // The persons list: the clock time in New York's zone, to the minute.
+  // A person's page: the clock time in New York's zone.
   await signIn(page, OPERATOR);
   await page.goto('/persons');
   await hydrated(page);
-  await expectLocal(page.locator('tbody time').first(), false, false);
+  await page.locator('tbody a').first().click();
+  await hydrated(page);
+  await expectLocal(page.locator('dt:has-text("Created") + dd time'), true, false);
   await signOut(page);
 
   // The chat: a message in an agent's history.

@@ -38,6 +38,13 @@ fn HealthBadge(#[prop(into)] health: String) -> impl IntoView {
     view! { <span class=class>{text}</span> }
 }
 
+/// The list's creation day (`2026-11-23`): a day, not a moment, so the list needs no zone
+/// conversion. This keeps the time component (and its browser code) out of the first load the
+/// budget counts; the person's own page shows the moment in the viewer's zone.
+fn created_day(ms: i64) -> String {
+    crate::components::format::datetime_utc(ms)[..10].to_string()
+}
+
 #[component]
 pub fn PersonsPage() -> impl IntoView {
     let user = use_user();
@@ -130,7 +137,7 @@ pub fn PersonsPage() -> impl IntoView {
                                                 <th scope="col">"Username"</th>
                                                 <th scope="col">"Display name"</th>
                                                 <th scope="col">"Health"</th>
-                                                <th scope="col">"Created"</th>
+                                                <th scope="col">"Created (UTC)"</th>
                                             </tr>
                                         </thead>
                                         <tbody>
@@ -139,7 +146,7 @@ pub fn PersonsPage() -> impl IntoView {
                                                     <td><A href=format!("/persons/{}", s.id)>{s.username.clone()}</A></td>
                                                     <td>{s.display_name.clone()}</td>
                                                     <td><HealthBadge health=s.health.clone()/></td>
-                                                    <td class="nowrap"><Time ms=s.created_at minutes=true/></td>
+                                                    <td class="nowrap" title="UTC">{created_day(s.created_at)}</td>
                                                 </tr>
                                             }).collect_view()}
                                         </tbody>
