@@ -279,7 +279,8 @@ async fn main() {
         .unwrap();
     assert!(
         page.contains("seed000050"),
-        "the persons page lists 50 of the seeded persons"
+        "the persons page lists 50 of the seeded persons: {}",
+        &page[page.len().saturating_sub(3000)..]
     );
     for _ in 0..50 {
         let _ = op.get(&persons_url).send().await.unwrap().bytes().await;
