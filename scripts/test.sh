@@ -72,7 +72,8 @@ step "first-load size of /login and /persons: wasm + JS + CSS within the budget 
 scripts/size-budget.sh --no-build
 
 step "bench, short (figures reported, not asserted)"
+# Figures only: a failed bench is reported here, never a failed suite (tests assert no times).
 BENCH_POSTGRES_URL=$PG_TEST_URL LETTA_BASE_URL=$LETTA_TEST_URL LETTA_SERVER_PASSWORD=$LETTA_TEST_PASSWORD \
-  scripts/bench.sh --short
+  scripts/bench.sh --short || echo "[bench] FAILED (figures reported, not asserted): see the log above"
 
 step "all tests passed"
