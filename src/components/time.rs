@@ -164,6 +164,21 @@ pub fn local_day_start(date: &str, tz: Option<i32>) -> Option<i64> {
     super::format::date_to_ms(date).map(|ms| ms - i64::from(tz) * MINUTE_MS)
 }
 
+/// A date filter's field (`YYYY-MM-DD`, empty for none) as the start of the viewer's day,
+/// or a message beside that field.
+pub fn filter_day(
+    field: &str,
+    value: Option<&str>,
+    tz: Option<i32>,
+) -> Result<Option<i64>, crate::error::AppError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => local_day_start(v, tz)
+            .map(Some)
+            .ok_or_else(|| crate::error::AppError::invalid(field, "Use a date like 2026-11-23.")),
+    }
+}
+
 /// The browser's offset for the hidden `tz` field of a date filter form: empty on the server
 /// (the filter then means UTC days), filled in once the page runs in the browser.
 pub fn tz_field() -> RwSignal<String> {

@@ -343,3 +343,59 @@ mod tests {
         );
     }
 }
+
+/// Cuts one keyset page out of rows fetched with `limit = page_size + 1` (newest first; when
+/// paging backwards, `after` set and `before` not, the query read ascending and reversed, so
+/// the extra row is the first). Returns the page and the cursors for the newer and the older
+/// page, if there are any.
+pub fn keyset_window<T>(
+    mut rows: Vec<T>,
+    page_size: i64,
+    before: Option<i64>,
+    backwards: bool,
+    id: impl Fn(&T) -> i64,
+) -> (Vec<T>, Option<i64>, Option<i64>) {
+    let more = rows.len() as i64 > page_size;
+    if more {
+        if backwards {
+            rows.remove(0);
+        } else {
+            rows.truncate(page_size as usize);
+        }
+    }
+    let (newer, older) = match (rows.first(), rows.last()) {
+        (Some(first), Some(last)) if backwards => (more.then_some(id(first)), Some(id(last))),
+        (Some(first), Some(last)) => (before.map(|_| id(first)), more.then_some(id(last))),
+        _ => (None, None),
+    };
+    (rows, newer, older)
+}
+
+#[cfg(test)]
+mod keyset_tests {
+    use super::keyset_window;
+
+    #[test]
+    fn a_page_names_its_neighbours() {
+        let id = |v: &i64| *v;
+        // First page: three rows fetched for a page of two, newest first.
+        assert_eq!(
+            keyset_window(vec![9, 8, 7], 2, None, false, id),
+            (vec![9, 8], None, Some(8))
+        );
+        // An older page that is the last one.
+        assert_eq!(
+            keyset_window(vec![7], 2, Some(8), false, id),
+            (vec![7], Some(7), None)
+        );
+        // Back to newer rows, with more beyond them.
+        assert_eq!(
+            keyset_window(vec![10, 9, 8], 2, None, true, id),
+            (vec![9, 8], Some(9), Some(8))
+        );
+        assert_eq!(
+            keyset_window(Vec::<i64>::new(), 2, None, false, id),
+            (vec![], None, None)
+        );
+    }
+}

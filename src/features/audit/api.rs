@@ -57,25 +57,16 @@ pub mod ssr {
     use super::*;
     use crate::{
         auth::guard::Ctx,
-        components::time::local_day_start,
+        components::time::filter_day,
         db::{self, audit::AuditQuery},
     };
-
-    fn date(field: &str, value: Option<&str>, tz: Option<i32>) -> Result<Option<i64>, AppError> {
-        match value.map(str::trim).filter(|v| !v.is_empty()) {
-            None => Ok(None),
-            Some(v) => local_day_start(v, tz)
-                .map(Some)
-                .ok_or_else(|| AppError::invalid(field, "Use a date like 2026-11-23.")),
-        }
-    }
 
     pub async fn list(ctx: &Ctx, f: AuditFilter) -> Result<AuditPage, AppError> {
         let nonempty =
             |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        let from_ms = date("from", f.from.as_deref(), f.tz)?;
+        let from_ms = filter_day("from", f.from.as_deref(), f.tz)?;
         // `to` is inclusive: up to the end of that day.
-        let to_ms = date("to", f.to.as_deref(), f.tz)?.map(|ms| ms + 86_400_000);
+        let to_ms = filter_day("to", f.to.as_deref(), f.tz)?.map(|ms| ms + 86_400_000);
         let backwards = f.after.is_some() && f.before.is_none();
         let q = AuditQuery {
             actor: nonempty(f.actor),
@@ -86,20 +77,9 @@ pub mod ssr {
             after_id: if backwards { f.after } else { None },
             limit: PAGE_SIZE + 1,
         };
-        let mut rows = db::audit::page(&ctx.state.db, &q).await?;
-        let more = rows.len() as i64 > PAGE_SIZE;
-        if more {
-            if backwards {
-                rows.remove(0);
-            } else {
-                rows.truncate(PAGE_SIZE as usize);
-            }
-        }
-        let (newer, older) = match (rows.first(), rows.last()) {
-            (Some(first), Some(last)) if backwards => (more.then_some(first.id), Some(last.id)),
-            (Some(first), Some(last)) => (f.before.map(|_| first.id), more.then_some(last.id)),
-            _ => (None, None),
-        };
+        let rows = db::audit::page(&ctx.state.db, &q).await?;
+        let (rows, newer, older) =
+            db::keyset_window(rows, PAGE_SIZE, f.before, backwards, |r| r.id);
         Ok(AuditPage {
             entries: rows
                 .into_iter()

@@ -4,7 +4,7 @@
 use super::model::*;
 use crate::auth::guard::Ctx;
 use crate::components::chart::Bars;
-use crate::components::time::local_day_start;
+use crate::components::time::filter_day;
 use crate::db::{self, audit::Outcome, ledger::TurnQuery};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -16,15 +16,6 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 const DEFAULT_DAYS: i64 = 14;
 /// The most bars the chart draws: a longer span gets wider buckets.
 const MAX_BARS: i64 = 120;
-
-fn date(field: &str, value: Option<&str>, tz: Option<i32>) -> Result<Option<i64>, AppError> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => local_day_start(v, tz)
-            .map(Some)
-            .ok_or_else(|| AppError::invalid(field, "Use a date like 2026-11-23.")),
-    }
-}
 
 fn internal(e: sqlx::Error) -> AppError {
     tracing::error!(error = %e, "turn ledger");
@@ -65,9 +56,9 @@ pub async fn activity(ctx: &Ctx, f: ActivityFilter) -> Result<ActivityPage, AppE
     if let Some(a) = &agent {
         super::service::check_agent_id(a)?;
     }
-    let from_ms = date("from", f.from.as_deref(), f.tz)?;
+    let from_ms = filter_day("from", f.from.as_deref(), f.tz)?;
     // `to` is inclusive: up to the end of that day.
-    let to_ms = date("to", f.to.as_deref(), f.tz)?.map(|ms| ms + DAY_MS);
+    let to_ms = filter_day("to", f.to.as_deref(), f.tz)?.map(|ms| ms + DAY_MS);
     if let (Some(from), Some(to)) = (from_ms, to_ms) {
         if from >= to {
             return Err(AppError::invalid("to", "The end date is before the start."));
@@ -85,20 +76,8 @@ pub async fn activity(ctx: &Ctx, f: ActivityFilter) -> Result<ActivityPage, AppE
         after_id: if backwards { f.after } else { None },
         limit: PAGE_SIZE + 1,
     };
-    let mut rows = db::ledger::page(&state.db, &q).await.map_err(internal)?;
-    let more = rows.len() as i64 > PAGE_SIZE;
-    if more {
-        if backwards {
-            rows.remove(0);
-        } else {
-            rows.truncate(PAGE_SIZE as usize);
-        }
-    }
-    let (newer, older) = match (rows.first(), rows.last()) {
-        (Some(first), Some(last)) if backwards => (more.then_some(first.id), Some(last.id)),
-        (Some(first), Some(last)) => (f.before.map(|_| first.id), more.then_some(last.id)),
-        _ => (None, None),
-    };
+    let rows = db::ledger::page(&state.db, &q).await.map_err(internal)?;
+    let (rows, newer, older) = db::keyset_window(rows, PAGE_SIZE, f.before, backwards, |r| r.id);
 
     let (from, to, bucket_ms) = chart_span(from_ms, to_ms, db::now_ms());
     let counts = db::ledger::buckets(&state.db, &q, from, to, bucket_ms)
