@@ -94,13 +94,16 @@ async fn an_unknown_page_is_a_404_page() {
 /// renderer's fallbacks and chunk-swapping scripts; a screen that waits on Letta still streams.
 #[tokio::test]
 async fn local_screens_are_sent_whole_and_letta_screens_stream() {
+    // One CI run saw a 500 here that no rerun repeats: a failure now says what the app logged.
+    common::capture_warnings();
     let app = spawn_app().await;
     let op = app
         .signed_in("olga", letta_admin::auth::Role::Operator)
         .await;
     let persons = op.get(app.url("/persons")).send().await.unwrap();
-    assert_eq!(persons.status(), 200);
+    let status = persons.status();
     let html = persons.text().await.unwrap();
+    assert_eq!(status, 200, "{html}\nlogged: {}", common::warnings_logged());
     assert!(html.contains("<h1>Persons</h1>"), "{html}");
     assert!(html.contains("No persons yet."), "{html}");
     assert!(!html.contains("<template"), "{html}");
