@@ -51,8 +51,10 @@ step "clippy (browser)"
 
 step "unit, integration and contract tests (SQLite)"
 started=$SECONDS
+# (TEST_POSTGRES_URL without TEST_DATABASE: the apps stay on SQLite; tests/migrate_db moves one
+# to a database of its own on the throwaway cluster.)
 LETTA_BASE_URL=$LETTA_TEST_URL LETTA_SERVER_PASSWORD=$LETTA_TEST_PASSWORD LETTA_CONTRACT_REQUIRED=1 \
-  NGINX_REQUIRED=1 cargo test --features ssr
+  NGINX_REQUIRED=1 TEST_POSTGRES_URL=$PG_TEST_URL POSTGRES_REQUIRED=1 cargo test --features ssr
 echo "[time] the whole suite on SQLite: $((SECONDS - started)) s (including any build)"
 
 # The integration binaries whose behaviour depends on the database, again with every app on a

@@ -435,7 +435,7 @@ async fn examine(
 }
 
 /// Where the secret key comes from now.
-enum Key {
+pub(crate) enum Key {
     Environment(SecretBox),
     File {
         path: PathBuf,
@@ -447,7 +447,7 @@ enum Key {
 }
 
 impl Key {
-    fn secrets(&self) -> Option<&SecretBox> {
+    pub(crate) fn secrets(&self) -> Option<&SecretBox> {
         match self {
             Key::Environment(s) | Key::File { secrets: s, .. } => Some(s),
             Key::Missing(_) => None,
@@ -481,7 +481,7 @@ impl KeyPlan {
     }
 }
 
-fn current_key(config: &Config) -> Result<Key, BoxError> {
+pub(crate) fn current_key(config: &Config) -> Result<Key, BoxError> {
     // A key file outside the data directory is kept like the variable: the commands neither
     // copy nor replace it.
     if let Some(path) = &config.secret_key_file {
@@ -518,7 +518,7 @@ fn read_key_file(path: &Path) -> Result<Option<(String, SecretBox)>, BoxError> {
 }
 
 /// Whether `secrets` opens the Letta password stored in the database (`None`: none stored).
-async fn password_opens(
+pub(crate) async fn password_opens(
     db: &SqlitePool,
     secrets: Option<&SecretBox>,
 ) -> Result<Option<bool>, BoxError> {
@@ -530,7 +530,7 @@ async fn password_opens(
 }
 
 /// Refuses while any dashboard instance registered in the database at `path` is alive.
-async fn refuse_if_live(config: &Config, path: &Path) -> Result<(), BoxError> {
+pub(crate) async fn refuse_if_live(config: &Config, path: &Path) -> Result<(), BoxError> {
     if !path.exists() {
         return Ok(());
     }
@@ -711,7 +711,7 @@ async fn counts(db: &SqlitePool) -> Result<RowCounts, sqlx::Error> {
     Ok(RowCounts(out))
 }
 
-fn database_file(config: &Config) -> Result<PathBuf, BoxError> {
+pub(crate) fn database_file(config: &Config) -> Result<PathBuf, BoxError> {
     let path = db::sqlite_path(&config.database_url)
         .ok_or("DATABASE_URL names no SQLite file: an in-memory database has nothing to copy")?;
     let path = std::path::absolute(path)?;

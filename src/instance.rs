@@ -127,6 +127,8 @@ impl Instance {
         }
         match db::instances::heartbeat(&self.0.db, &id, self.now_ms(), self.expiry_ms()).await {
             Ok(true) => {}
+            // Stopped while this heartbeat ran: the row is gone on purpose.
+            Ok(false) if self.0.stopped.load(Ordering::SeqCst) => return,
             Ok(false) => {
                 // Paused past the expiry: others may have taken this instance's agents and
                 // swept its blocks. Whatever still runs under the old id is fenced off (its

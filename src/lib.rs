@@ -32,6 +32,8 @@ pub mod instance;
 #[cfg(feature = "ssr")]
 pub mod letta;
 #[cfg(feature = "ssr")]
+pub mod migrate_db;
+#[cfg(feature = "ssr")]
 pub mod observability;
 #[cfg(feature = "ssr")]
 pub mod page_cache;

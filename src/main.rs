@@ -18,6 +18,10 @@ USAGE:
     letta-admin restore <path>               replace the database with the backup <path> (and
                                              the key file with <path>.key if there is one);
                                              refused while a dashboard uses the database
+    letta-admin migrate-db --to <postgres-url> [--replace]
+                                             copy the SQLite database to Postgres (stop the
+                                             dashboards first; the secret key stays the same);
+                                             --replace replaces dashboard data already there
 
 Configuration comes from environment variables: see the README.";
 
@@ -88,6 +92,10 @@ async fn main() -> ExitCode {
             letta_admin::backup::backup(&config, path.as_ref(), true).await
         }
         ["restore", path] => letta_admin::backup::restore(&config, path.as_ref()).await,
+        ["migrate-db", "--to", url] => letta_admin::migrate_db::run(&config, url, false).await,
+        ["migrate-db", "--to", url, "--replace"] | ["migrate-db", "--replace", "--to", url] => {
+            letta_admin::migrate_db::run(&config, url, true).await
+        }
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             Ok(())

@@ -56,14 +56,19 @@ pub async fn fresh_database_url(dir: &std::path::Path) -> String {
     if !on_postgres() {
         return format!("sqlite://{}", dir.join("letta-admin.db").display());
     }
-    use sqlx::Connection;
     let admin = std::env::var("TEST_POSTGRES_URL")
         .expect("TEST_DATABASE=postgres needs TEST_POSTGRES_URL (scripts/pg-throwaway.sh start)");
+    new_postgres_database(&admin).await
+}
+
+/// A new, empty database on the Postgres server at `admin` (a URL with CREATE DATABASE rights).
+pub async fn new_postgres_database(admin: &str) -> String {
+    use sqlx::Connection;
     let name = format!(
         "t_{}",
         hex::encode(letta_admin::crypto::random_bytes::<8>().unwrap())
     );
-    let mut conn = sqlx::PgConnection::connect(&admin)
+    let mut conn = sqlx::PgConnection::connect(admin)
         .await
         .unwrap_or_else(|e| panic!("connecting to TEST_POSTGRES_URL: {e}"));
     sqlx::query(&format!("CREATE DATABASE {name}"))
@@ -71,7 +76,7 @@ pub async fn fresh_database_url(dir: &std::path::Path) -> String {
         .await
         .expect("CREATE DATABASE");
     let _ = conn.close().await;
-    let mut url = url::Url::parse(&admin).expect("TEST_POSTGRES_URL is a URL");
+    let mut url = url::Url::parse(admin).expect("TEST_POSTGRES_URL is a URL");
     url.set_path(&format!("/{name}"));
     url.to_string()
 }
