@@ -197,6 +197,16 @@ async fn a_sqlite_dashboard_moves_to_postgres_whole_and_works_there() {
     assert!(e.contains("chat journal holds 1 row"), "{e}");
     src.exec_sql("DELETE FROM chat_attachments", "").await;
 
+    // Refused with a key that does not open the stored Letta password.
+    let mut wrong_key = (*src.state.config).clone();
+    wrong_key.secret_key_file = None;
+    wrong_key.secret_key_hex = Some("ab".repeat(32));
+    let e = letta_admin::migrate_db::run(&wrong_key, &target, false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("does not decrypt"), "{e}");
+
     // Refused: not a Postgres URL.
     let e = migrate(&src, "sqlite:///tmp/x.db", false)
         .await
