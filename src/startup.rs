@@ -393,10 +393,18 @@ async fn render_page(
 ) -> Response {
     let csp = page_csp(&nonce.to_string());
     let options = state.leptos_options.clone();
+    // The user, before the render: the frame is drawn from it at once (see `PageUser`). The
+    // guards of the server functions the page calls reuse the same lookup.
+    let page_user = match req.extensions().get::<Session>() {
+        Some(session) => user.get(&state, session).await,
+        None => Ok(None),
+    };
+    let page_user = crate::auth::PageUser(page_user);
     let context = move || {
         provide_context(state.clone());
         provide_context(nonce.clone());
         provide_context(user.clone());
+        provide_context(page_user.clone());
     };
     let app = move || shell(options.clone());
     let mut res = match mode {

@@ -225,3 +225,59 @@ async fn a_person_created_through_another_instance_shows_at_the_next_load() {
         "{html}"
     );
 }
+
+/// How many of the page's serialized resources hold a persons list.
+fn serialized_lists(html: &str) -> usize {
+    html.split("__RESOLVED_RESOURCES[")
+        .skip(1)
+        .filter(|r| {
+            r.split("\";")
+                .next()
+                .unwrap_or("")
+                .contains("\\\"persons\\\":[")
+        })
+        .count()
+}
+
+/// One render, one fetch: the screen under the frame is built once, so the persons list query
+/// runs once and its answer is sent once (a `<Suspense>` above `<Outlet/>` built it at least
+/// three times, and more each time a resource finished later than another).
+#[tokio::test]
+async fn a_page_fetches_and_sends_its_data_once() {
+    let app = spawn_app().await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    for i in 0..3 {
+        add_person(&app, &format!("once{i}"), &format!("Once {i}")).await;
+    }
+    let (html, _) = persons_page(&op, &app, "/persons?fresh=1").await;
+    assert_eq!(serialized_lists(&html), 1, "{html}");
+    assert_eq!(html.matches("Once 1").count(), 2, "table and data: {html}");
+}
+
+/// Many uncached renders at once all finish (they spun forever while the frame's `<Suspense>`
+/// kept finding new resources). The client's timeout only keeps a hang from hanging the test.
+#[tokio::test]
+async fn many_uncached_pages_at_once_all_render() {
+    let app = spawn_app().await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    for i in 0..60 {
+        add_person(&app, &format!("many{i:02}"), &format!("Many {i}")).await;
+    }
+    let pages = (0..16).map(|i| {
+        let (op, url) = (op.clone(), app.url(&format!("/persons?render={i}")));
+        async move {
+            let r = op
+                .get(url)
+                .timeout(std::time::Duration::from_secs(60))
+                .send()
+                .await
+                .expect("answered");
+            (r.status(), r.text().await.unwrap_or_default())
+        }
+    });
+    for (status, html) in futures::future::join_all(pages).await {
+        assert_eq!(status, 200);
+        assert!(html.contains("many00"), "{html}");
+        assert_eq!(serialized_lists(&html), 1);
+    }
+}

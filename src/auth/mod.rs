@@ -57,6 +57,12 @@ pub struct CurrentUser {
     pub role: Role,
 }
 
+/// The signed-in user of the page being rendered on the server, looked up once before the
+/// render starts (src/startup.rs `render_page`), so the frame can be drawn at once instead of
+/// under a `<Suspense>` that waits for `whoami` (see `components::layout::Layout`).
+#[derive(Clone, Debug)]
+pub struct PageUser(pub Result<Option<CurrentUser>, crate::error::AppError>);
+
 /// Who may call a server function. Every server function's URL starts with
 /// `/api/<access>/`, so the policy can be enforced before its arguments are even decoded, and a
 /// test can walk the server-function registry and check every one of them.

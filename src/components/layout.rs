@@ -8,6 +8,8 @@ use leptos_router::{
 };
 
 use super::{theme::ThemeToggle, toast::ToastRegion};
+#[cfg(feature = "ssr")]
+use crate::auth::PageUser;
 use crate::features::settings::page::{BadgeState, ConnectionBadge};
 use crate::{
     app::use_auth,
@@ -34,30 +36,44 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-/// Signed-in area: resolves the user first (blocking, so a signed-out visitor gets a real
-/// redirect from the server), then renders the frame.
+/// Signed-in area: the frame for the signed-in user, or a redirect to the sign-in page.
+///
+/// No `<Suspense>` here: one above `<Outlet/>` re-runs its children to look for resources
+/// after each has loaded, and every run builds the matched screen anew with new resources.
+/// Each screen's data was fetched and sent three times per render, and under concurrent
+/// renders (each resource finishing at another moment) the double-check never settled: eight
+/// uncached persons pages at once spun until their clients gave up, taking gigabytes. The user
+/// is known without waiting instead: on the server from the lookup made before the render
+/// ([`PageUser`]), in the browser from `whoami`'s value, which the server sent with the page
+/// (a blocking resource), so hydration draws the same frame.
 #[component]
 pub fn Layout() -> impl IntoView {
     let auth = use_auth();
     let location = use_location();
     BadgeState::provide();
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match auth.user.await {
-                    Ok(Some(user)) => view! { <Frame user/> }.into_any(),
-                    Ok(None) => {
-                        let here = location.pathname.get_untracked();
-                        let next = if here == "/" { String::new() } else { format!("?next={here}") };
-                        view! { <Redirect path=format!("/login{next}")/> }.into_any()
-                    }
-                    Err(e) => {
-                        e.mark_page();
-                        view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any()
-                    }
-                }
-            })}
-        </Suspense>
+    let user = move || {
+        #[cfg(feature = "ssr")]
+        if let Some(PageUser(user)) = use_context::<PageUser>() {
+            return Some(user);
+        }
+        auth.user.get()
+    };
+    move || match user() {
+        Some(Ok(Some(user))) => view! { <Frame user/> }.into_any(),
+        Some(Ok(None)) => {
+            let here = location.pathname.get_untracked();
+            let next = if here == "/" {
+                String::new()
+            } else {
+                format!("?next={here}")
+            };
+            view! { <Redirect path=format!("/login{next}")/> }.into_any()
+        }
+        Some(Err(e)) => {
+            e.mark_page();
+            view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any()
+        }
+        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
     }
 }
 
