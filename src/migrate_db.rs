@@ -21,6 +21,7 @@
 //! The SQL here works on tables as tables (a copy), not on the dashboard's data, so like
 //! `backup` it lives beside the commands rather than in `db/`.
 
+use futures::TryStreamExt;
 use sqlx::{
     sqlite::SqliteRow, Column as _, Connection as _, PgConnection, Postgres, QueryBuilder,
     Row as _, SqliteConnection, ValueRef as _,
@@ -159,9 +160,9 @@ async fn copy(
     replace: bool,
 ) -> Result<Vec<(&'static str, i64, i64)>, BoxError> {
     // The instances again, under the lock: one that started a moment ago is seen now.
-    let now = db::now_ms();
+    let expiry_ms = config.instance_expiry.as_millis() as i64;
     let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM instances WHERE heartbeat_at >= $1")
-        .bind(now - config.instance_expiry.as_millis() as i64)
+        .bind(db::now_ms() - expiry_ms)
         .fetch_one(&mut *source)
         .await?;
     if live > 0 {
@@ -210,10 +211,15 @@ async fn copy(
     lock.push_str(", chat_attachments, instances, agent_tickets IN EXCLUSIVE MODE");
     sqlx::query(&lock).execute(&mut *tx).await?;
 
-    let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM instances WHERE heartbeat_at >= $1")
-        .bind(now - config.instance_expiry.as_millis() as i64)
-        .fetch_one(&mut *tx)
-        .await?;
+    // By the database server's clock, the one its instances beat by (src/instance.rs), not
+    // this machine's.
+    let live: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM instances WHERE heartbeat_at >= \
+         CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS BIGINT) - $1",
+    )
+    .bind(expiry_ms)
+    .fetch_one(&mut *tx)
+    .await?;
     if live > 0 {
         return Err(format!(
             "a dashboard is running on {shown_target}: stop it first (nothing was copied)"
@@ -321,11 +327,14 @@ async fn copy_table(
     let names: Vec<&str> = columns.iter().map(|(c, _)| c.as_str()).collect();
     // Table and column names come from the schemas, never from input.
     let select = format!("SELECT {} FROM {table} ORDER BY rowid", names.join(", "));
-    let rows: Vec<SqliteRow> = sqlx::query(&select).fetch_all(&mut *source).await?;
+    // Streamed, a batch at a time: a long audit log is never all in memory.
+    let mut rows = sqlx::query(&select)
+        .fetch(&mut *source)
+        .try_chunks(BATCH_ROWS);
     let mut copied = 0;
-    for chunk in rows.chunks(BATCH_ROWS) {
+    while let Some(chunk) = rows.try_next().await.map_err(|e| e.1)? {
         let mut values = Vec::with_capacity(chunk.len());
-        for row in chunk {
+        for row in &chunk {
             let mut out = Vec::with_capacity(columns.len());
             for (i, (name, kind)) in columns.iter().enumerate() {
                 out.push(read(row, i, kind).map_err(|e| format!("{table}.{name}: {e}"))?);
