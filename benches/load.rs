@@ -1,11 +1,11 @@
-//! Server figures in one run (issue #10; not a test): cold start, resident memory idle and
-//! under 200 requests per second, the persons page (50 of 100,000) against a static asset
-//! under load, and 50 sessions browsing and chatting against the in-process fake Letta.
+//! Server figures in one run (issues #10, #22; not a test): cold start, resident memory idle
+//! and under 200 requests per second, the persons page (50 of 100,000) against a static asset
+//! under load, served by 2 runtimes against 1, and a soak: 50 sessions browsing and chatting
+//! against the in-process fake Letta, with bursts of concurrent page loads, watched for hangs.
 //!
 //! The server is the RELEASE binary (`cargo leptos build --release` first; scripts/bench.sh
 //! does it) in its own process; this process generates the load over loopback.
-//! BENCH_SECS (default 10) sets each load phase, BENCH_SESSION_SECS (default 60) the sessions
-//! phase.
+//! BENCH_SECS (default 10) sets each load phase, BENCH_SESSION_SECS (default 600) the soak.
 
 #[allow(dead_code)]
 #[path = "../tests/common/fake_letta.rs"]
@@ -52,13 +52,19 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 struct Server {
     child: Child,
     base: String,
+    /// Its log (stderr), unless BENCH_SERVER_LOG names another.
+    log: std::path::PathBuf,
 }
 
 impl Server {
-    fn start(dir: &std::path::Path, letta: Option<&FakeLetta>) -> Server {
+    /// `workers`: the server's LETTA_ADMIN_WORKERS (its default, the cores, when `None`).
+    fn start(dir: &std::path::Path, letta: Option<&FakeLetta>, workers: Option<usize>) -> Server {
         let bin = std::env::var("BENCH_SERVER_BIN")
             .unwrap_or_else(|_| "target/release/letta-admin".into());
         let port = free_port();
+        let log = std::env::var("BENCH_SERVER_LOG")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| dir.join(format!("server-{port}.log")));
         let mut cmd = Command::new(&bin);
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -74,14 +80,13 @@ impl Server {
             )
             .stdout(Stdio::null())
             .stderr(
-                std::fs::File::create(
-                    std::env::var("BENCH_SERVER_LOG")
-                        .map(std::path::PathBuf::from)
-                        .unwrap_or_else(|_| dir.join("server.log")),
-                )
-                .map(Stdio::from)
-                .unwrap_or_else(|_| Stdio::null()),
+                std::fs::File::create(&log)
+                    .map(Stdio::from)
+                    .unwrap_or_else(|_| Stdio::null()),
             );
+        if let Some(n) = workers {
+            cmd.env("LETTA_ADMIN_WORKERS", n.to_string());
+        }
         if let Some(f) = letta {
             cmd.env("LETTA_BASE_URL", f.url.as_str())
                 .env("LETTA_SERVER_PASSWORD", FakeLetta::PASSWORD);
@@ -92,6 +97,7 @@ impl Server {
         Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            log,
         }
     }
 
@@ -150,6 +156,33 @@ async fn signed_in(base: &str) -> reqwest::Client {
         .unwrap();
     assert!(r.status().is_success(), "login: {}", r.status());
     c
+}
+
+/// The soak's watchdog: a request that took the client's whole timeout (30 s) is a hang. The
+/// first one prints every thread's stack in the server (gdb), and the run fails at the end.
+static HUNG: AtomicUsize = AtomicUsize::new(0);
+
+fn watch(err: &reqwest::Error, pid: u32) {
+    if !err.is_timeout() {
+        return;
+    }
+    if HUNG.fetch_add(1, Ordering::SeqCst) == 0 {
+        eprintln!("[load] a request hung for 30 s: every server thread's stack follows");
+        match Command::new("gdb")
+            .args([
+                "-p",
+                &pid.to_string(),
+                "-batch",
+                "-ex",
+                "thread apply all bt",
+            ])
+            .stdin(Stdio::null())
+            .output()
+        {
+            Ok(out) => eprintln!("{}", String::from_utf8_lossy(&out.stdout)),
+            Err(e) => eprintln!("[load] gdb could not run ({e}): no stacks"),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -239,7 +272,7 @@ async fn seed(dir: &std::path::Path) {
 #[tokio::main]
 async fn main() {
     let phase = env_secs("BENCH_SECS", 10);
-    let session_secs = env_secs("BENCH_SESSION_SECS", 60);
+    let session_secs = env_secs("BENCH_SESSION_SECS", 600);
     let mut rows: Vec<(String, String, String)> = Vec::new();
 
     eprintln!("[load] 1. Cold start");
@@ -248,7 +281,7 @@ async fn main() {
     for _ in 0..5 {
         let dir = tempfile::tempdir().unwrap();
         let t = Instant::now();
-        let mut s = Server::start(dir.path(), None);
+        let mut s = Server::start(dir.path(), None, None);
         starts.push(s.wait_healthy(t).await.as_secs_f64() * 1000.0);
     }
     starts.sort_by(|a, b| a.total_cmp(b));
@@ -264,7 +297,7 @@ async fn main() {
     let fake = FakeLetta::start().await;
     let dir = tempfile::tempdir().unwrap();
     seed(dir.path()).await;
-    let mut server = Server::start(dir.path(), Some(&fake));
+    let mut server = Server::start(dir.path(), Some(&fake), Some(2));
     server.wait_healthy(Instant::now()).await;
     let base = server.base.clone();
     let op = signed_in(&base).await;
@@ -324,13 +357,52 @@ async fn main() {
         "reported".into(),
     ));
     rows.push((
-        "… the persons page rendered for every request (page cache missed on purpose): p50, ratio, requests/s".into(),
+        "… the persons page rendered for every request (page cache missed on purpose): p50, ratio to the static asset, requests/s".into(),
         format!(
             "{r50:.2} ms, {:.1}, {r_rps:.0}/s ({r_err} errors)",
             r50 / s50
         ),
-        "reported".into(),
+        mark(r50 / s50 <= 10.0 && r_err == 0, "ratio ≤ 10"),
     ));
+
+    eprintln!("[load] 2b. One runtime against two");
+    // 2b. The same three loads on a server with ONE runtime (LETTA_ADMIN_WORKERS=1), on the
+    // same database: what the second runtime (a second core) buys.
+    {
+        let mut one = Server::start(dir.path(), Some(&fake), Some(1));
+        one.wait_healthy(Instant::now()).await;
+        let c1 = signed_in(&one.base).await;
+        let url1 = format!("{}/persons", one.base);
+        let css1 = css_url.replace(&base, &one.base);
+        let _ = c1.get(&url1).send().await.unwrap().bytes().await;
+        let (r1_ms, r1_err, r1_rps) = hammer(&c1, &url1, 8, phase, true).await;
+        let (p1_ms, p1_err, p1_rps) = hammer(&c1, &url1, 8, phase, false).await;
+        let (s1_ms, s1_err, s1_rps) = hammer(&c1, &css1, 8, phase, false).await;
+        let errors = r1_err + p1_err + s1_err;
+        rows.push((
+            "uncached persons page, requests/s: 2 runtimes / 1 runtime (8 connections; load generated on the same 2 cores)".into(),
+            format!(
+                "{:.2} ({r_rps:.0}/s / {r1_rps:.0}/s; p50 {r50:.2} / {:.2} ms)",
+                r_rps / r1_rps,
+                percentile(&r1_ms, 0.5)
+            ),
+            mark(r_rps / r1_rps >= 1.7 && errors == 0, "≥ 1.7"),
+        ));
+        rows.push((
+            "… cached persons page and static asset, requests/s: 2 runtimes / 1 runtime".into(),
+            format!(
+                "{:.2}, {:.2} (p50 {p50:.2} / {:.2} ms, {s50:.2} / {:.2} ms)",
+                p_rps / p1_rps,
+                s_rps / s1_rps,
+                percentile(&p1_ms, 0.5),
+                percentile(&s1_ms, 0.5)
+            ),
+            mark(
+                p_rps / p1_rps >= 0.95 && s_rps / s1_rps >= 0.95,
+                "not slower (≥ 0.95)",
+            ),
+        ));
+    }
 
     eprintln!("[load] 3. Resident memory");
     // 3. Resident memory under 200 requests per second.
@@ -467,6 +539,67 @@ async fn main() {
         .map(|i| fake.add_agent(&format!("load agent {i}")))
         .collect();
     let deadline = Instant::now() + session_secs;
+    let pid = server.child.id();
+    // Every 3 s, 16 persons pages at once, each rendered for its request (a query parameter
+    // of its own): the concurrent uncached renders that once hung the server.
+    let bursts = {
+        let (op, url) = (op.clone(), persons_url.clone());
+        tokio::spawn(async move {
+            let mut s = Stats::default();
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let mut wave = Vec::new();
+                for j in 0..16 {
+                    n += 1;
+                    let (c, url) = (op.clone(), format!("{url}?burst={n}-{j}"));
+                    wave.push(tokio::spawn(async move {
+                        let t = Instant::now();
+                        match c.get(&url).send().await {
+                            Ok(r) if r.status().is_success() => {
+                                let _ = r.bytes().await;
+                                Ok(t.elapsed().as_secs_f64() * 1000.0)
+                            }
+                            Ok(_) => Err(None),
+                            Err(e) => Err(Some(e)),
+                        }
+                    }));
+                }
+                for w in wave {
+                    match w.await.unwrap() {
+                        Ok(ms) => s.ms.push(ms),
+                        Err(e) => {
+                            if let Some(e) = e {
+                                watch(&e, pid);
+                            }
+                            s.errors += 1;
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+            s
+        })
+    };
+    // Resident memory every 5 s: flat, or the soak found a leak.
+    let rss = {
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let out = samples.clone();
+        let pid_status = format!("/proc/{pid}/status");
+        tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let kb = std::fs::read_to_string(&pid_status)
+                    .unwrap_or_default()
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.split_whitespace().next())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+                out.lock().unwrap().push(kb as f64 / 1024.0);
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        });
+        samples
+    };
     let mut tasks = Vec::new();
     for (i, person) in persons.iter().copied().enumerate() {
         let c = signed_in(&base).await;
@@ -485,6 +618,10 @@ async fn main() {
                         Ok(r) if r.status().is_success() => {
                             let _ = r.bytes().await;
                             pages.ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                        }
+                        Err(e) => {
+                            watch(&e, pid);
+                            pages.errors += 1;
                         }
                         _ => pages.errors += 1,
                     }
@@ -521,6 +658,10 @@ async fn main() {
                         }
                         ok
                     }
+                    Err(e) => {
+                        watch(&e, pid);
+                        false
+                    }
                     _ => false,
                 };
                 if ok {
@@ -538,8 +679,19 @@ async fn main() {
         pages.merge(p);
         turns.merge(c);
     }
+    let (bursts, burst_errors) = bursts.await.unwrap().sorted();
     let (pages, page_errors) = pages.sorted();
     let (turns, turn_errors) = turns.sorted();
+    let rss = rss.lock().unwrap().clone();
+    // The first minute (or fifth) warms up; flat means the last fifth is no higher.
+    let fifth = (rss.len() / 5).max(1);
+    let early = rss
+        .iter()
+        .skip(fifth)
+        .take(fifth)
+        .cloned()
+        .fold(0.0, f64::max);
+    let late = rss.iter().rev().take(fifth).cloned().fold(0.0, f64::max);
     let leaked: usize = fake.all_attached_blocks().values().map(Vec::len).sum();
     let journal: i64 = {
         let url = format!("sqlite://{}", dir.path().join("letta-admin.db").display());
@@ -553,7 +705,7 @@ async fn main() {
     };
     rows.push((
         format!(
-            "50 sessions × {}s: page loads (p50 / p99)",
+            "soak, 2 runtimes: 50 sessions × {}s: page loads (p50 / p99)",
             session_secs.as_secs()
         ),
         format!(
@@ -563,6 +715,28 @@ async fn main() {
             percentile(&pages, 0.99)
         ),
         mark(page_errors == 0, "no errors"),
+    ));
+    rows.push((
+        "… bursts of 16 uncached persons pages at once every 3 s (p50 / p99 / max)".into(),
+        format!(
+            "{} loads, {:.1} / {:.1} / {:.1} ms, {burst_errors} errors",
+            bursts.len(),
+            percentile(&bursts, 0.5),
+            percentile(&bursts, 0.99),
+            bursts.last().copied().unwrap_or(f64::NAN)
+        ),
+        mark(burst_errors == 0, "no errors"),
+    ));
+    let hung = HUNG.load(Ordering::SeqCst);
+    rows.push((
+        "… requests that hung (30 s without an answer; the watchdog prints the stacks)".into(),
+        hung.to_string(),
+        mark(hung == 0, "0"),
+    ));
+    rows.push((
+        "… resident memory: highest in the second fifth of the run / in the last fifth".into(),
+        format!("{early:.1} MB / {late:.1} MB"),
+        mark(late <= early * 1.1 + 2.0, "flat (≤ +10%)"),
     ));
     rows.push((
         "… chat turns (p50 / p99)".into(),
@@ -585,7 +759,7 @@ async fn main() {
         mark(fake.max_personas_attached() <= 1, "≤ 1"),
     ));
 
-    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(&server.log).unwrap_or_default();
     let warnings: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("WARN") || l.contains("ERROR"))
@@ -600,6 +774,10 @@ async fn main() {
     for (figure, value, target) in rows {
         println!("| {figure} | {value} | {target} |");
     }
+    assert_eq!(
+        hung, 0,
+        "the soak's watchdog saw requests hang (stacks above)"
+    );
 }
 
 fn mark(ok: bool, target: &str) -> String {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build letta-admin, and skips what is there.
 #   scripts/bootstrap.sh          build tools only (to run the dashboard)
-#   scripts/bootstrap.sh --test   also Chromium, nginx, Postgres and the Playwright packages
+#   scripts/bootstrap.sh --test   also Chromium, nginx, Postgres, gdb and the Playwright packages
 #                                 (to test it)
 # Versions and the reasons for them: see TOOLCHAIN notes in the README.
 set -euo pipefail
@@ -53,6 +53,13 @@ if [ "${1:-}" = "--test" ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+  fi
+  # gdb: the load bench's watchdog prints every thread's stack when a request hangs.
+  if ! command -v gdb >/dev/null; then
+    say "installing gdb"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq gdb >/dev/null
   fi
   if [ ! -d end2end/node_modules/@playwright/test ]; then
     say "installing the Playwright packages"

@@ -40,6 +40,9 @@ echo "Postgres at $PG_TEST_URL"
 # The same flags cargo-leptos uses for debug builds, so tests, lints and the e2e build share
 # one compiled tree instead of rebuilding it.
 export LEPTOS_OUTPUT_NAME=letta_admin RUSTFLAGS="--cfg erase_components"
+# Every app in the tests (and the browser suite's server) serves on 2 single-threaded runtimes,
+# as the dashboard does by default on a 2-core machine (src/serve.rs).
+export LETTA_ADMIN_WORKERS=2
 
 step "format"
 cargo fmt --check

@@ -51,6 +51,8 @@ pub struct Config {
     pub instance_expiry: Duration,
     /// The bearer token `/metrics` asks for; without one `/metrics` is off (404).
     pub metrics_token: Option<String>,
+    /// Threads that serve requests, each with a runtime of its own (see `crate::serve`).
+    pub workers: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -70,6 +72,7 @@ impl std::fmt::Debug for Config {
             .field("cookie_secure", &self.cookie_secure)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "set"))
+            .field("workers", &self.workers)
             .finish()
     }
 }
@@ -194,6 +197,7 @@ impl Config {
                 Some(v) => crate::proxy::Cidr::parse_list(&v)
                     .map_err(|e| format!("LETTA_ADMIN_TRUSTED_PROXIES: {e}"))?,
             },
+            workers: workers_from_env()?,
         })
     }
 
@@ -219,6 +223,27 @@ impl Config {
             trusted_proxies: vec![],
             instance_expiry: Duration::from_secs(10),
             metrics_token: None,
+            // Tests follow LETTA_ADMIN_WORKERS too (scripts/test.sh sets 2), else one runtime.
+            workers: match var("LETTA_ADMIN_WORKERS") {
+                Some(_) => workers_from_env().unwrap_or(1),
+                None => 1,
+            },
         }
+    }
+}
+
+/// `LETTA_ADMIN_WORKERS`: 1 to 64, default the cores this process may use.
+fn workers_from_env() -> Result<usize, String> {
+    match var("LETTA_ADMIN_WORKERS") {
+        None => Ok(std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(64)),
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=64).contains(n))
+            .ok_or_else(|| format!("LETTA_ADMIN_WORKERS must be 1 to 64, got {v:?}")),
     }
 }

@@ -52,15 +52,12 @@ fn read_password() -> Result<String, String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-// ONE worker thread. Under concurrent page loads, Leptos 0.8's reactive graph (reactive_graph
-// 0.2.16) can deadlock when two worker threads poll tasks of the server-side render at the
-// same time: both threads wait on each other's RwLock and every later request hangs (seen
-// under `benches/load.rs` with 8 connections; both workers parked in `write_contended`). With
-// a single worker no two render tasks run at once. A hang with the same signature is reported
-// upstream and open: leptos-rs/leptos#4673 (an RwLock ordering inversion between effects,
-// async-derived values and the Suspense context, under multi-threaded SSR). Database work runs
-// on sqlx's own threads and password hashing on the blocking pool, so they still use the other
-// cores.
+// The main runtime starts the app, runs its background work (the heartbeat, the sweeper,
+// session and sign-in pruning, the settings watch) and the accept loop. Requests are served
+// on `LETTA_ADMIN_WORKERS` single-threaded runtimes of their own (src/serve.rs explains why:
+// one server-side render must never be polled by two threads). Its one worker thread is
+// what serves requests when LETTA_ADMIN_WORKERS=1. Database work runs on sqlx's threads and
+// password hashing on a pool of its own.
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> ExitCode {
     letta_admin::auth::password::keep_hash_memory_off_the_heap();

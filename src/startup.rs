@@ -178,8 +178,27 @@ impl Application {
         })
     }
 
+    /// Serves until SIGTERM or Ctrl-C, then finishes the open requests and leaves the
+    /// instance table. With more than one worker each request is served on one of several
+    /// single-threaded runtimes (see `crate::serve` for why); with one, on the caller's.
     pub async fn run_until_stopped(self) -> Result<(), BoxError> {
-        tracing::info!(addr = %self.addr, "letta-admin listening on http://{}", self.addr);
+        let workers = self.state.config.workers;
+        tracing::info!(addr = %self.addr, workers, "letta-admin listening on http://{}", self.addr);
+        if workers > 1 {
+            let mut serving = crate::serve::Workers::start(self.listener, self.router, workers)?;
+            tokio::select! {
+                _ = shutdown_signal() => {}
+                _ = serving.lost_one() => {}
+            }
+            serving.drain().await;
+            // Others need not wait for this instance's expiry: its tickets end now, and its
+            // journal rows (a failed detach) are swept by any live instance. Before the
+            // workers' runtimes end: the pools' connections may be driven by them.
+            self.state.instance.stop().await;
+            serving.finish().await;
+            tracing::info!("stopped");
+            return Ok(());
+        }
         use axum::serve::ListenerExt;
         // Responses go out as soon as they are written: without TCP_NODELAY a streamed body
         // (a static file, a server-rendered page, a chat turn) can wait ~40 ms on the client's
@@ -196,16 +215,25 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-        // Others need not wait for this instance's expiry: its tickets end now, and its
-        // journal rows (a failed detach) are swept by any live instance.
         self.state.instance.stop().await;
         tracing::info!("stopped");
         Ok(())
     }
 }
 
+/// The app's routes, generated once per process. Generating them renders the app with
+/// resource loading switched off, and leptos_server's switch (`SuppressResourceLoad`) is one
+/// process-wide flag: a page rendering on another thread meanwhile creates resources that
+/// never load, and its render never ends. A second app built in the same process (the tests
+/// build many, while others serve) must not generate them again.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 fn router(state: AppState, sessions: SessionManagerLayer<Sessions>) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let site = std::path::PathBuf::from(&*state.leptos_options.site_root);
     let pkg = site.join(&*state.leptos_options.site_pkg_dir);
     // With content-hashed names (see `assets`) browsers keep a file for a year without asking,

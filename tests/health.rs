@@ -109,6 +109,15 @@ async fn local_screens_are_sent_whole_and_letta_screens_stream() {
     assert!(!html.contains("<template"), "{html}");
     assert!(!html.contains("Loading"), "{html}");
 
+    // A Letta that takes its time: the agents list cannot be in the first chunk, so the page
+    // must stream (a Letta error that is known at once could be rendered in place).
+    let fake = common::fake_letta::FakeLetta::start().await;
+    app.connect_to_fake(&op, &fake, "10").await;
+    fake.fault(
+        "GET",
+        "/v1/agents/*",
+        common::fake_letta::Fault::Sleep(std::time::Duration::from_millis(300)),
+    );
     let agents = op.get(app.url("/agents")).send().await.unwrap();
     assert_eq!(agents.status(), 200);
     let html = agents.text().await.unwrap();

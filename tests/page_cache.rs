@@ -281,3 +281,36 @@ async fn many_uncached_pages_at_once_all_render() {
         assert_eq!(serialized_lists(&html), 1);
     }
 }
+
+/// Building an app renders it once to list its routes, with resource loading switched off by
+/// a process-wide flag (leptos_server's `SuppressResourceLoad`). A page rendering on another
+/// thread at that moment used to get resources that never load: its render never ended. The
+/// routes are now generated once per process (src/startup.rs), so apps built while another
+/// serves (as in every test binary) leave its pages alone.
+#[tokio::test]
+async fn pages_render_while_other_apps_are_built() {
+    let app = common::spawn_app_with(|c| c.workers = 2).await;
+    for i in 0..30 {
+        add_person(&app, &format!("p{i}"), &format!("Person {i}")).await;
+    }
+    let op = app.signed_in("olga", Role::Operator).await;
+    for round in 0..20 {
+        let builds = tokio::spawn(async {
+            futures::future::join_all((0..4).map(|_| async { drop(spawn_app().await) })).await;
+        });
+        let pages = (0..16).map(|j| {
+            let (c, url) = (op.clone(), app.url(&format!("/persons?round={round}-{j}")));
+            async move {
+                // Sooner than the suite's client timeout: a page that hangs fails here.
+                tokio::time::timeout(std::time::Duration::from_secs(15), c.get(url).send())
+                    .await
+                    .map(|r| r.map(|r| r.status()))
+            }
+        });
+        for status in futures::future::join_all(pages).await {
+            let status = status.expect("the page is answered").expect("the request");
+            assert_eq!(status.as_u16(), 200);
+        }
+        builds.await.unwrap();
+    }
+}

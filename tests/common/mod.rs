@@ -133,11 +133,12 @@ pub async fn spawn_app_with_site(
     }
 }
 
-/// The runtime every app in a test binary runs on: ONE worker that lives as long as the
-/// binary, as in the real server (src/main.rs). Each `#[tokio::test]` has its own runtime on
-/// its own thread; apps served from those raced each other's Leptos renders (and runtimes
-/// ending under them), and about one run in twenty of tests/assets.rs left a page request
-/// unanswered forever. The tests' own code (clients, fake Letta) stays on the test's runtime.
+/// The runtime every app in a test binary starts on: ONE worker that lives as long as the
+/// binary, like the real server's main runtime (src/main.rs). With LETTA_ADMIN_WORKERS above 1
+/// (scripts/test.sh sets 2) each app then serves its requests on worker threads of its own
+/// (src/serve.rs); with 1, on this runtime. Each `#[tokio::test]` has its own runtime on its
+/// own thread; apps started from those would end with them mid-request. The tests' own code
+/// (clients, fake Letta) stays on the test's runtime.
 fn server_runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
     RUNTIME.get_or_init(|| {
