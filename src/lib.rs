@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod blocks;
 pub mod components;
 pub mod error;
 pub mod features;

@@ -106,8 +106,8 @@ impl Application {
         let letta = LettaHub::start(&pool, &secrets, &config).await?;
         letta.follow_settings(pool.clone(), secrets.clone(), Duration::from_secs(2));
         let instance = crate::instance::Instance::start(&pool, config.instance_expiry).await?;
-        let chat = crate::features::chat::service::ChatRuntime::with_locks(Arc::new(
-            crate::features::chat::lock::DbAgentLocks::new(pool.clone(), instance.clone()),
+        let turns = crate::blocks::turns::Turns::with_locks(Arc::new(
+            crate::blocks::lease::DbAgentLocks::new(pool.clone(), instance.clone()),
         ));
         let state = AppState {
             leptos_options: leptos_options.clone(),
@@ -119,9 +119,10 @@ impl Application {
                 .map(SetupToken::open)
                 .unwrap_or_default(),
             letta,
-            persons: Default::default(),
-            persona_locks: Default::default(),
-            chat,
+            blocks: crate::blocks::Blocks {
+                locks: Default::default(),
+                turns,
+            },
             instance,
             pages: Default::default(),
         };

@@ -1,4 +1,6 @@
-//! `AppState`: what every request handler and server function can reach.
+//! `AppState`: what every request handler and server function can reach. It holds only what
+//! lives below the features (configuration, the database, the Letta connection, the block
+//! layer, this instance, the page cache): no feature defines state kept here.
 
 use std::sync::Arc;
 
@@ -18,10 +20,8 @@ pub struct AppState {
     pub setup: SetupToken,
     /// The Letta connection, rebuilt whenever the settings change.
     pub letta: LettaHub,
-    pub persons: crate::features::persons::service::PersonsRuntime,
-    pub persona_locks: crate::features::persona::service::BlockLocks,
-    /// Chat turns: per-agent locks, running turns.
-    pub chat: crate::features::chat::service::ChatRuntime,
+    /// The memory-block layer: block locks, the agent lease, the running chat turns.
+    pub blocks: crate::blocks::Blocks,
     /// This process among the dashboards sharing the database.
     pub instance: crate::instance::Instance,
     /// Rendered pages kept while nothing they show has changed (the persons list).

@@ -508,7 +508,7 @@ async fn a_browser_that_leaves_mid_stream_cancels_the_run_and_the_block_is_detac
     );
     // The turn leaves the registry right after its detach and unjournal.
     eventually("the turn has ended", async || {
-        app.state.chat.active_turns() == 0
+        app.state.blocks.turns.active_turns() == 0
     })
     .await;
     let e = last_turn(&app, &op).await;
@@ -758,7 +758,7 @@ async fn one_user_may_hold_only_a_few_turns_at_once() {
     drop(first);
     drop(second);
     eventually("sam's turns end", async || {
-        app.state.chat.active_turns() == 0
+        app.state.blocks.turns.active_turns() == 0
     })
     .await;
     let events = turn(&app, &sam, &agent, ada.id, "again").await;
@@ -792,7 +792,7 @@ async fn deleting_a_person_is_refused_while_their_turn_runs() {
     // Let the turn finish, then the delete goes through.
     while res.chunk().await.unwrap().is_some() {}
     eventually("the turn is over", async || {
-        app.state.chat.active_turns() == 0
+        app.state.blocks.turns.active_turns() == 0
     })
     .await;
     let deleted = app

@@ -9,8 +9,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use super::model::*;
+pub use crate::blocks::model::Version;
 use crate::error::AppError;
-pub use crate::features::persona::api::Version;
 
 pub const PAGE_SIZES: [u32; 4] = [10, 25, 50, 100];
 pub const DEFAULT_PAGE_SIZE: u32 = 25;

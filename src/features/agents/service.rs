@@ -6,13 +6,16 @@ use std::collections::HashMap;
 use super::api::*;
 use crate::{
     auth::guard::Ctx,
+    blocks::{
+        edit::{self, Edit},
+        history, persona,
+    },
     components::{format::datetime_utc, time::local_day_start},
     db::{self, audit::Outcome},
     error::AppError,
-    features::persona,
     letta::paging::{Cursors, Window},
     letta::{
-        AgentCountFilter, AgentFilter, AgentState, ArchivalMemorySearch, Block, BlockUpdate,
+        AgentCountFilter, AgentFilter, AgentState, ArchivalMemorySearch, Block,
         ContextWindowOverview, CreateAgentRequest, CreateBlock, IdentityFilter, LettaClient,
         LettaError, LettaMessage, MessageFilter, Passage, PassageFilter, TagMatchMode,
     },
@@ -26,7 +29,11 @@ const LETTA_DEFAULT_LIMIT: i64 = 100_000;
 /// attached for the length of a turn, then detached). While one is, the agent page must not
 /// detach it.
 pub async fn chat_turn_holds(state: &AppState, agent_id: &str, block_id: &str) -> bool {
-    crate::features::chat::service::turn_holds(state, agent_id, block_id).await
+    state
+        .blocks
+        .turns
+        .in_use(&state.db, &state.instance, agent_id, block_id)
+        .await
 }
 
 // ---- ids and errors ------------------------------------------------------------------------
@@ -414,9 +421,9 @@ pub async fn create(ctx: &Ctx, input: NewAgentInput) -> Result<AgentSaved, AppEr
         Ok(a) => {
             // The starting blocks' first values, so their history starts here.
             for b in &a.blocks {
-                db::block_versions::add(
+                history::add(
                     &ctx.state.db,
-                    &b.id,
+                    history::Of::Block(&b.id),
                     &b.value,
                     "create",
                     Some(&ctx.user.username),
@@ -612,13 +619,8 @@ async fn attached_block(
             AppError::NotFound("That block is not attached to this agent (any more).".into())
         })?;
     let b = core_block(state, block).await?;
-    if b.persona_of.is_none()
-        && db::block_versions::last_known_value(&state.db, &b.id)
-            .await?
-            .as_deref()
-            != Some(b.value.as_str())
-    {
-        db::block_versions::add(&state.db, &b.id, &b.value, "observed", None).await?;
+    if b.persona_of.is_none() {
+        history::observe(&state.db, history::Of::Block(&b.id), &b.value).await?;
     }
     Ok(b)
 }
@@ -635,67 +637,95 @@ pub async fn save_block(
     let state = &ctx.state;
     let client = state.letta.client()?;
     let current = attached_block(state, &client, &s.agent_id, &s.block_id).await?;
+    let change = Edit {
+        base: &s.base,
+        value: &s.value,
+        limit: &s.limit,
+        description: s.description.as_deref(),
+    };
     if let Some(p) = &current.persona_of {
-        let outcome = persona::service::save(
-            ctx,
-            persona::api::PersonaSave {
-                person_id: p.id,
-                base: s.base,
-                value: s.value,
-                limit: s.limit,
-                description: s.description,
-            },
+        // A person's block: the persona editor's save (its history, its audit).
+        let person = db::persons::by_id(&state.db, p.id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("That person no longer exists.".into()))?;
+        let saved = persona::save(
+            &state.db,
+            &client,
+            &state.blocks.locks,
+            person.id,
+            &current.id,
+            person.block_limit,
+            change,
             source,
+            &ctx.user.username,
         )
         .await?;
-        let back = |st: persona::api::PersonaState| CoreBlock {
-            value: st.value,
-            limit: st.limit,
-            description: st.description,
-            read_only: st.read_only,
+        let back = |b: persona::Block| CoreBlock {
+            value: b.value,
+            limit: b.limit,
+            description: b.description,
+            read_only: b.read_only,
             ..current.clone()
         };
-        return Ok(match outcome {
-            persona::api::SaveOutcome::Saved(st) => BlockSaveOutcome::Saved(back(st)),
-            persona::api::SaveOutcome::Conflict { server } => BlockSaveOutcome::Conflict {
-                server: back(server),
-            },
+        return Ok(match saved {
+            persona::Saved::Saved { block, chars } => {
+                ctx.audit(
+                    &format!("persona.{source}"),
+                    Some(&person.username),
+                    Outcome::Ok,
+                    Some(&format!("{chars} characters")),
+                )
+                .await;
+                BlockSaveOutcome::Saved(back(block))
+            }
+            persona::Saved::Conflict { block } => {
+                ctx.audit(
+                    "persona.save",
+                    Some(&person.username),
+                    Outcome::Denied,
+                    Some("conflict"),
+                )
+                .await;
+                BlockSaveOutcome::Conflict {
+                    server: back(block),
+                }
+            }
         });
     }
-    let lock = state.persona_locks.lock_for(&current.id);
+    let lock = state.blocks.locks.lock_for(&current.id);
     let _guard = lock.lock().await;
     // Re-read under the lock: the agent may have rewritten the block since the editor loaded it.
     let current = attached_block(state, &client, &s.agent_id, &s.block_id).await?;
     let target = format!("{} ({})", current.label, current.id);
-    if current.read_only {
-        return Err(AppError::Conflict(
-            "This block is read-only: the dashboard does not change it.".into(),
-        ));
-    }
-    if current.value != s.base {
-        ctx.audit(
-            "agent.block_save",
-            Some(&target),
-            Outcome::Denied,
-            Some("conflict"),
-        )
-        .await;
-        return Ok(BlockSaveOutcome::Conflict { server: current });
-    }
-    let limit = persona::service::limit_from(&s.limit, current.limit)?;
-    let chars = persona::service::check_length(&s.value, limit)?;
-    let update = BlockUpdate {
-        value: Some(s.value.clone()),
-        limit: (limit != current.limit).then_some(limit as u64),
-        description: s.description.clone().filter(|d| *d != current.description),
-        ..Default::default()
+    let now = edit::Now {
+        value: &current.value,
+        limit: current.limit,
+        description: &current.description,
+        read_only: current.read_only,
+    };
+    let (update, limit, chars) = match edit::check(&now, &change)? {
+        edit::Checked::Conflict => {
+            ctx.audit(
+                "agent.block_save",
+                Some(&target),
+                Outcome::Denied,
+                Some("conflict"),
+            )
+            .await;
+            return Ok(BlockSaveOutcome::Conflict { server: current });
+        }
+        edit::Checked::Write {
+            update,
+            limit,
+            chars,
+        } => (update, limit, chars),
     };
     if let Err(e) = client.blocks().update(&current.id, &update).await {
         return Err(failed(ctx, "agent.block_save", &target, e.into()).await);
     }
-    db::block_versions::add(
+    history::add(
         &state.db,
-        &current.id,
+        history::Of::Block(&current.id),
         &s.value,
         source,
         Some(&ctx.user.username),
@@ -724,19 +754,14 @@ pub async fn block_history(
     let state = &ctx.state;
     let client = state.letta.client()?;
     let b = attached_block(state, &client, agent, block_id).await?;
-    if let Some(p) = &b.persona_of {
-        return persona::service::history(state, p.id).await;
-    }
-    Ok(db::block_versions::list(&state.db, &b.id)
+    let of = match &b.persona_of {
+        Some(p) => history::Of::Person(p.id),
+        None => history::Of::Block(&b.id),
+    };
+    Ok(history::list(&state.db, of)
         .await?
         .into_iter()
-        .map(|v| Version {
-            id: v.id,
-            at: v.at,
-            source: v.source,
-            actor: v.actor,
-            value: v.value,
-        })
+        .map(Version::from)
         .collect())
 }
 
@@ -749,11 +774,13 @@ pub async fn restore_block(
 ) -> Result<BlockSaveOutcome, AppError> {
     let state = &ctx.state;
     let person = db::persons::by_block(&state.db, block_id).await?;
-    let value = match &person {
-        Some(p) => db::persons::version(&state.db, p.id, version_id).await?,
-        None => db::block_versions::get(&state.db, block_id, version_id).await?,
-    }
-    .ok_or_else(|| AppError::NotFound("That version no longer exists.".into()))?;
+    let of = match &person {
+        Some(p) => history::Of::Person(p.id),
+        None => history::Of::Block(block_id),
+    };
+    let value = history::get(&state.db, of, version_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That version no longer exists.".into()))?;
     save_block(
         ctx,
         BlockSave {
@@ -806,7 +833,11 @@ pub async fn detach_block(ctx: &Ctx, agent: &str, block_id: &str) -> Result<(), 
         Err(e) => return Err(failed(ctx, "agent.detach_block", &target, e.into()).await),
     }
     // A block an earlier turn failed to detach is in the chat journal: it is off now.
-    crate::features::chat::service::detached_outside_turn(state, &a.id, &b.id).await;
+    state
+        .blocks
+        .turns
+        .detached_outside_turn(&state.db, &a.id, &b.id)
+        .await;
     ctx.audit(
         "agent.detach_block",
         Some(&target),

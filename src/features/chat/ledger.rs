@@ -177,7 +177,8 @@ pub async fn detach_now(ctx: &Ctx, turn_id: &str) -> Result<bool, AppError> {
     }
     let client = state.letta.client()?;
     let lease = state
-        .chat
+        .blocks
+        .turns
         .locks
         .acquire(&row.agent_id, state.config.chat_wait, &|_| {})
         .await

@@ -6,8 +6,6 @@ pub mod activity;
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod ledger;
-#[cfg(feature = "ssr")]
-pub mod lock;
 pub mod model;
 pub mod page;
 #[cfg(feature = "ssr")]

@@ -23,10 +23,11 @@ use futures::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
-use super::lock::{AgentLease, AgentLocks, LockError};
 use super::model::*;
 use crate::auth::guard::Ctx;
 use crate::auth::Role;
+use crate::blocks::lease::{AgentLease, LockError};
+use crate::blocks::turns::ActiveTurn;
 use crate::connection::upstream;
 use crate::db::{self, audit::Outcome};
 use crate::error::AppError;
@@ -37,172 +38,12 @@ use crate::letta::types::{
 use crate::letta::LettaClient;
 use crate::state::AppState;
 
-/// How long the agent's block list, as the dashboard last saw it after a detach, is trusted to
-/// answer "was the block attached before this turn" without asking Letta (which costs a
-/// request on the critical path of every turn).
-const KNOWN_BLOCKS_FRESH: Duration = Duration::from_secs(30);
 /// After a cancel, how long the turn waits for Letta's stream to end before it lets go.
 const CANCEL_DRAIN: Duration = Duration::from_secs(10);
 /// Keep-alive to the page while a turn waits (a dead browser is noticed on the next write).
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// How often the sweeper drops old ledger entries.
 const LEDGER_PRUNE_EVERY: Duration = Duration::from_secs(3600);
-
-struct ActiveTurn {
-    user_id: i64,
-    person_id: i64,
-    agent_id: String,
-    block_id: String,
-    stop: watch::Sender<bool>,
-}
-
-/// An agent's attached block ids as last seen, and when.
-type KnownBlocks = (HashSet<String>, Instant);
-
-/// The chat's shared state: the per-agent locks and the turns running in this process.
-#[derive(Clone)]
-pub struct ChatRuntime {
-    pub(super) locks: Arc<dyn AgentLocks>,
-    active: Arc<Mutex<HashMap<String, ActiveTurn>>>,
-    known_blocks: Arc<Mutex<HashMap<String, KnownBlocks>>>,
-    /// Turns each user has running or waiting (see [`UserSlot`]).
-    per_user: Arc<Mutex<HashMap<i64, usize>>>,
-}
-
-/// One of a user's running-or-waiting turns, counted from the moment the request arrives
-/// (before anything slow) until the turn's task ends, so the cap holds however many tabs send
-/// at once. Dropping it frees the place.
-pub struct UserSlot {
-    per_user: Arc<Mutex<HashMap<i64, usize>>>,
-    user_id: i64,
-}
-
-impl Drop for UserSlot {
-    fn drop(&mut self) {
-        let mut counts = self.per_user.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = counts.get_mut(&self.user_id) {
-            *n -= 1;
-            if *n == 0 {
-                counts.remove(&self.user_id);
-            }
-        }
-    }
-}
-
-impl ChatRuntime {
-    pub fn with_locks(locks: Arc<dyn AgentLocks>) -> Self {
-        ChatRuntime {
-            locks,
-            active: Default::default(),
-            known_blocks: Default::default(),
-            per_user: Default::default(),
-        }
-    }
-
-    /// A place for one more turn of `user_id`, if they have fewer than `max` running or
-    /// waiting.
-    pub fn take_user_slot(&self, user_id: i64, max: usize) -> Result<UserSlot, AppError> {
-        let mut counts = self.per_user.lock().unwrap_or_else(|e| e.into_inner());
-        let n = counts.entry(user_id).or_insert(0);
-        if *n >= max {
-            return Err(AppError::Limit(format!(
-                "You already have {max} conversations running or waiting. Wait for one to \
-                 finish (or stop it), then send again."
-            )));
-        }
-        *n += 1;
-        Ok(UserSlot {
-            per_user: self.per_user.clone(),
-            user_id,
-        })
-    }
-
-    fn is_active(&self, turn_id: &str) -> bool {
-        self.active
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains_key(turn_id)
-    }
-
-    fn finish(&self, turn_id: &str) {
-        self.active
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(turn_id);
-    }
-
-    /// Forget what the dashboard knows of an agent's blocks (someone changed them).
-    pub fn forget_blocks(&self, agent_id: &str) {
-        self.known_blocks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(agent_id);
-    }
-
-    fn remember_blocks(&self, agent_id: &str, blocks: HashSet<String>) {
-        self.known_blocks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(agent_id.to_owned(), (blocks, Instant::now()));
-    }
-
-    fn known_attached(&self, agent_id: &str, block_id: &str) -> Option<bool> {
-        let known = self.known_blocks.lock().unwrap_or_else(|e| e.into_inner());
-        let (blocks, at) = known.get(agent_id)?;
-        (at.elapsed() < KNOWN_BLOCKS_FRESH).then(|| blocks.contains(block_id))
-    }
-
-    /// Whether a chat turn is using the person's block: running or waiting here, or journaled
-    /// (attached and not yet detached, by this process or one that crashed).
-    pub async fn person_in_turn(&self, db: &Db, person_id: i64) -> Result<bool, AppError> {
-        let running = self
-            .active
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .any(|t| t.person_id == person_id);
-        Ok(running
-            || db::chat::person_attached(db, person_id)
-                .await
-                .map_err(internal)?)
-    }
-
-    /// Whether a turn running here (or waiting for the agent) uses this block on this agent.
-    pub fn turn_holds(&self, agent_id: &str, block_id: &str) -> bool {
-        self.active
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .any(|t| t.agent_id == agent_id && t.block_id == block_id)
-    }
-}
-
-/// Whether a chat turn uses this block on this agent right now: one running here, or a journal
-/// row of another live instance (its turn, or its own retry of a failed detach).
-pub async fn turn_holds(state: &AppState, agent_id: &str, block_id: &str) -> bool {
-    if state.chat.turn_holds(agent_id, block_id) {
-        return true;
-    }
-    let Ok(rows) = db::chat::attachments_on(&state.db, agent_id).await else {
-        return true; // unknown: do not detach
-    };
-    let me = state.instance.id();
-    for row in rows.iter().filter(|r| r.block_id == block_id) {
-        if let Some(id) = row.instance_id.as_deref().filter(|id| *id != me) {
-            if state.instance.is_alive(id).await.unwrap_or(true) {
-                return true;
-            }
-        }
-    }
-    false
-}
-
-impl ChatRuntime {
-    /// Number of turns running in this process (waiting, streaming or in the background).
-    pub fn active_turns(&self) -> usize {
-        self.active.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-}
 
 /// A stream error's `error_type` as shown: an identifier like `llm_error`, or `error` for
 /// anything else the server put there.
@@ -403,7 +244,8 @@ pub async fn start_turn(
     // Counted first: every check below is slower than this, and the place is held until the
     // turn's task ends.
     let slot = state
-        .chat
+        .blocks
+        .turns
         .take_user_slot(ctx.user.id, state.config.chat_turns_per_user)?;
     validate_text(&send.text).map_err(|m| AppError::invalid("text", m))?;
     check_agent_id(&send.agent_id)?;
@@ -479,7 +321,8 @@ pub async fn start_turn(
     let (tx, rx) = mpsc::channel(256);
     let (stop_tx, stop_rx) = watch::channel(false);
     state
-        .chat
+        .blocks
+        .turns
         .active
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -536,7 +379,8 @@ pub async fn start_turn(
 pub fn stop_turn(ctx: &Ctx, turn_id: &str) -> Result<bool, AppError> {
     let active = ctx
         .state
-        .chat
+        .blocks
+        .turns
         .active
         .lock()
         .unwrap_or_else(|e| e.into_inner());
@@ -570,7 +414,7 @@ async fn run_turn(
     sink: Sink,
     mut stop: watch::Receiver<bool>,
 ) {
-    let rt = state.chat.clone();
+    let rt = state.blocks.turns.clone();
     sink.send(TurnEvent::Started {
         turn_id: turn.id.clone(),
     })
@@ -713,7 +557,7 @@ async fn locked_turn(
     attached: &mut Option<Attachment>,
     lease: &dyn AgentLease,
 ) {
-    let rt = &state.chat;
+    let rt = &state.blocks.turns;
     let lost = "This conversation lost its hold on the agent (the dashboard was paused too long); nothing more was sent.";
     if !lease.still_held().await {
         fail(state, turn, sink, lost.into()).await;
@@ -1190,7 +1034,8 @@ async fn release(
         match client.agents().detach_block(agent_id, block_id).await {
             Ok(agent) => {
                 state
-                    .chat
+                    .blocks
+                    .turns
                     .remember_blocks(agent_id, agent.blocks.into_iter().map(|b| b.id).collect());
                 return unjournal(&state.db, turn_id).await;
             }
@@ -1202,7 +1047,7 @@ async fn release(
             }
         }
     }
-    state.chat.forget_blocks(agent_id);
+    state.blocks.turns.forget_blocks(agent_id);
     false
 }
 
@@ -1234,7 +1079,7 @@ pub(super) async fn detach_leftover(
             return false;
         }
     }
-    state.chat.forget_blocks(&row.agent_id);
+    state.blocks.turns.forget_blocks(&row.agent_id);
     tracing::info!(
         turn = row.turn_id,
         agent = row.agent_id,
@@ -1244,26 +1089,12 @@ pub(super) async fn detach_leftover(
     unjournal(&state.db, &row.turn_id).await
 }
 
-/// The agent page detached a block by hand: forget what was known of the agent's blocks, and
-/// drop journal rows of ended turns for it (they were waiting for the sweeper).
-pub async fn detached_outside_turn(state: &AppState, agent_id: &str, block_id: &str) {
-    state.chat.forget_blocks(agent_id);
-    let Ok(rows) = db::chat::attachments_on(&state.db, agent_id).await else {
-        return;
-    };
-    for row in rows {
-        if row.block_id == block_id && !state.chat.is_active(&row.turn_id) {
-            unjournal(&state.db, &row.turn_id).await;
-        }
-    }
-}
-
 /// Whose journal row the sweeper may act on: this instance's own rows whose turn is not
 /// running here (a failed detach), and the rows of instances that are no longer alive (or of
 /// none: written before instances existed). Never a live instance's: it retries its own.
 async fn sweepable(state: &AppState, row_instance: Option<&str>, turn_id: &str) -> bool {
     match row_instance {
-        Some(id) if id == state.instance.id() => !state.chat.is_active(turn_id),
+        Some(id) if id == state.instance.id() => !state.blocks.turns.is_active(turn_id),
         Some(id) => match state.instance.is_alive(id).await {
             Ok(alive) => !alive,
             Err(e) => {
@@ -1271,7 +1102,7 @@ async fn sweepable(state: &AppState, row_instance: Option<&str>, turn_id: &str) 
                 false
             }
         },
-        None => !state.chat.is_active(turn_id),
+        None => !state.blocks.turns.is_active(turn_id),
     }
 }
 

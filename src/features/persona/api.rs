@@ -23,15 +23,7 @@ pub enum SaveOutcome {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Version {
-    pub id: i64,
-    pub at: i64,
-    /// editor | observed | restore | create | adopt | import
-    pub source: String,
-    pub actor: Option<String>,
-    pub value: String,
-}
+pub use crate::blocks::model::Version;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PersonaSave {

@@ -21,11 +21,6 @@ use crate::{
 
 pub const PAGE_SIZE: i64 = 50;
 
-/// Runtime state of the persons feature (none left in the process: the "verify all" pass is
-/// in the database, shared by every instance; see [`verify_progress`]).
-#[derive(Clone, Default)]
-pub struct PersonsRuntime;
-
 fn summary(p: &PersonRow) -> PersonSummary {
     PersonSummary {
         id: p.id,
@@ -412,7 +407,13 @@ pub async fn update(
 
 pub async fn delete(ctx: &Ctx, id: i64, keep_in_letta: bool) -> Result<(), AppError> {
     let p = person(&ctx.state, id).await?;
-    if ctx.state.chat.person_in_turn(&ctx.state.db, id).await? {
+    if ctx
+        .state
+        .blocks
+        .turns
+        .person_in_turn(&ctx.state.db, id)
+        .await?
+    {
         return Err(AppError::Conflict(format!(
             "{} is in a chat turn right now (their persona block is attached to an agent). Try again when it ends.",
             p.username
