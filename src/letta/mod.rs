@@ -17,6 +17,7 @@ pub mod blocks;
 pub mod client;
 pub mod error;
 pub mod identities;
+pub mod ids;
 pub mod messages;
 pub mod models;
 pub mod paging;

@@ -709,6 +709,29 @@ pub enum StopReasonType {
     Other,
 }
 
+impl StopReasonType {
+    /// The wire name (`end_turn`, …; `other` for a value this client does not know).
+    pub fn as_str(self) -> &'static str {
+        use StopReasonType::*;
+        match self {
+            EndTurn => "end_turn",
+            Error => "error",
+            LlmApiError => "llm_api_error",
+            InvalidLlmResponse => "invalid_llm_response",
+            InvalidToolCall => "invalid_tool_call",
+            MaxSteps => "max_steps",
+            MaxTokensExceeded => "max_tokens_exceeded",
+            NoToolCall => "no_tool_call",
+            ToolRule => "tool_rule",
+            Cancelled => "cancelled",
+            InsufficientCredits => "insufficient_credits",
+            RequiresApproval => "requires_approval",
+            ContextWindowOverflowInSystemPrompt => "context_window_overflow_in_system_prompt",
+            Other => "other",
+        }
+    }
+}
+
 /// `LettaStopReason`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LettaStopReason {
@@ -795,6 +818,18 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// The wire name (`running`, …; `other` for a value this client does not know).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Created => "created",
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::Other => "other",
+        }
+    }
+
     /// `completed`, `failed` or `cancelled`: polling can stop.
     pub fn is_terminal(self) -> bool {
         matches!(
@@ -992,5 +1027,38 @@ mod tests {
             serde_json::to_value(&p).unwrap(),
             json!({"key": "k", "value": 1, "type": "number"})
         );
+    }
+
+    #[test]
+    fn as_str_is_the_wire_name() {
+        use StopReasonType::*;
+        for r in [
+            EndTurn,
+            Error,
+            LlmApiError,
+            InvalidLlmResponse,
+            InvalidToolCall,
+            MaxSteps,
+            MaxTokensExceeded,
+            NoToolCall,
+            ToolRule,
+            Cancelled,
+            InsufficientCredits,
+            RequiresApproval,
+            ContextWindowOverflowInSystemPrompt,
+            Other,
+        ] {
+            assert_eq!(serde_json::to_value(r).unwrap(), json!(r.as_str()));
+        }
+        for s in [
+            RunStatus::Created,
+            RunStatus::Running,
+            RunStatus::Completed,
+            RunStatus::Failed,
+            RunStatus::Cancelled,
+            RunStatus::Other,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), json!(s.as_str()));
+        }
     }
 }

@@ -13,6 +13,7 @@ use crate::{
     components::{format::datetime_utc, time::local_day_start},
     db::{self, audit::Outcome},
     error::AppError,
+    letta::ids::{well_formed, AgentId},
     letta::paging::{Cursors, Window},
     letta::{
         AgentCountFilter, AgentFilter, AgentState, ArchivalMemorySearch, Block,
@@ -38,26 +39,15 @@ pub async fn chat_turn_holds(state: &AppState, agent_id: &str, block_id: &str) -
 
 // ---- ids and errors ------------------------------------------------------------------------
 
-/// `<prefix>-<uuid>`; anything else is refused here, before it reaches a path (Letta would
-/// answer a 422 about a regex).
-fn well_formed(prefix: &str, id: &str) -> bool {
-    id.strip_prefix(prefix)
-        .and_then(|r| r.strip_prefix('-'))
-        .is_some_and(|rest| {
-            !rest.is_empty() && rest.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
-        })
-}
-
 fn no_such_agent() -> AppError {
     AppError::NotFound("That agent does not exist (any more) on the Letta server.".into())
 }
 
 fn agent_id(id: &str) -> Result<&str, AppError> {
     let id = id.trim();
-    if well_formed("agent", id) {
-        Ok(id)
-    } else {
-        Err(no_such_agent())
+    match AgentId::parse(id) {
+        Some(_) => Ok(id),
+        None => Err(no_such_agent()),
     }
 }
 

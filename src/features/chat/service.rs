@@ -35,7 +35,7 @@ use crate::letta::error::LettaError;
 use crate::letta::types::{
     AgentFilter, LettaMessage, MessageCreate, MessageFilter, RunStatus, StreamEvent,
 };
-use crate::letta::LettaClient;
+use crate::letta::{ids::AgentId, LettaClient};
 use crate::state::AppState;
 
 /// After a cancel, how long the turn waits for Letta's stream to end before it lets go.
@@ -78,17 +78,11 @@ fn new_turn_id() -> String {
     format!("turn-{}", hex::encode(buf))
 }
 
-/// Letta ids are `agent-<uuid>`; anything else never reaches a URL.
+/// Letta ids are `agent-<uuid>` ([`AgentId`]); anything else never reaches a URL.
 pub fn check_agent_id(agent_id: &str) -> Result<(), AppError> {
-    let ok = agent_id.len() <= 64
-        && agent_id.starts_with("agent-")
-        && agent_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(AppError::invalid("agent_id", "Pick an agent."))
+    match AgentId::parse(agent_id) {
+        Some(_) => Ok(()),
+        None => Err(AppError::invalid("agent_id", "Pick an agent.")),
     }
 }
 
@@ -803,12 +797,7 @@ async fn streamed_turn(
             Some(Ok(StreamEvent::Ping)) => Some(TurnEvent::Ping),
             Some(Ok(StreamEvent::Message(m))) => part_of(m),
             Some(Ok(StreamEvent::StopReason(s))) => {
-                stop_reason = Some(
-                    serde_json::to_value(s.stop_reason)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_else(|| "other".into()),
-                );
+                stop_reason = Some(s.stop_reason.as_str().to_string());
                 None
             }
             Some(Ok(StreamEvent::Usage(u))) => {
@@ -962,10 +951,7 @@ async fn background_turn(
                 continue;
             }
         };
-        let status = serde_json::to_value(current.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_else(|| "other".into());
+        let status = current.status.as_str().to_string();
         if status != last_status {
             let _ =
                 db::chat::update_run(&state.db, &turn.id, None, &status, None, None, false).await;

@@ -694,7 +694,7 @@ pub mod ssr {
         link: bool,
     ) -> Result<(), AppError> {
         let agent_id = agent_id.trim();
-        if agent_id.is_empty() || !agent_id.starts_with("agent-") {
+        if crate::letta::ids::AgentId::parse(agent_id).is_none() {
             return Err(AppError::invalid("agent_id", "Choose an agent."));
         }
         let client = ctx.state.letta.client()?;
