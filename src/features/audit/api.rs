@@ -49,53 +49,5 @@ pub const PAGE_SIZE: i64 = 50;
 #[server(prefix = "/api", endpoint = "admin/audit/list")]
 pub async fn list_audit(#[server(default)] filter: AuditFilter) -> Result<AuditPage, AppError> {
     let ctx = crate::auth::guard::require_role(crate::auth::Role::Admin).await?;
-    ssr::list(&ctx, filter).await
-}
-
-#[cfg(feature = "ssr")]
-pub mod ssr {
-    use super::*;
-    use crate::{
-        auth::guard::Ctx,
-        components::time::filter_day,
-        db::{self, audit::AuditQuery},
-    };
-
-    pub async fn list(ctx: &Ctx, f: AuditFilter) -> Result<AuditPage, AppError> {
-        let nonempty =
-            |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        let from_ms = filter_day("from", f.from.as_deref(), f.tz)?;
-        // `to` is inclusive: up to the end of that day.
-        let to_ms = filter_day("to", f.to.as_deref(), f.tz)?.map(|ms| ms + 86_400_000);
-        let backwards = f.after.is_some() && f.before.is_none();
-        let q = AuditQuery {
-            actor: nonempty(f.actor),
-            action: nonempty(f.action),
-            from_ms,
-            to_ms,
-            before_id: f.before,
-            after_id: if backwards { f.after } else { None },
-            limit: PAGE_SIZE + 1,
-        };
-        let rows = db::audit::page(&ctx.state.db, &q).await?;
-        let (rows, newer, older) =
-            db::keyset_window(rows, PAGE_SIZE, f.before, backwards, |r| r.id);
-        Ok(AuditPage {
-            entries: rows
-                .into_iter()
-                .map(|r| AuditEntry {
-                    id: r.id,
-                    at: r.at,
-                    actor: r.actor,
-                    action: r.action,
-                    target: r.target,
-                    outcome: r.outcome,
-                    detail: r.detail,
-                })
-                .collect(),
-            newer,
-            older,
-            actions: db::audit::actions(&ctx.state.db).await?,
-        })
-    }
+    super::service::list(&ctx, filter).await
 }

@@ -9,3 +9,5 @@ pub mod api;
 pub mod editor;
 pub mod model;
 pub mod page;
+#[cfg(feature = "ssr")]
+pub mod service;
