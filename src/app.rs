@@ -10,10 +10,9 @@ use leptos_router::{
 use crate::{
     auth::{
         api::{whoami, Login, Logout},
-        CurrentUser,
+        context::AuthContext,
     },
     components::{layout::Layout, theme::current_theme, toast::Toasts},
-    error::AppError,
     features::{
         agents::{detail::AgentPage, page::AgentsPage},
         audit::page::AuditPage,
@@ -53,19 +52,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
-}
-
-/// Sign-in state shared by every screen: the current user, refetched whenever someone signs
-/// in or out.
-#[derive(Clone, Copy)]
-pub struct AuthContext {
-    pub login: ServerAction<Login>,
-    pub logout: ServerAction<Logout>,
-    pub user: Resource<Result<Option<CurrentUser>, AppError>>,
-}
-
-pub fn use_auth() -> AuthContext {
-    expect_context::<AuthContext>()
 }
 
 #[component]

@@ -161,7 +161,7 @@ pub async fn persons_list_deps(state: &AppState, user: &CurrentUser) -> u64 {
         .await
         .unwrap_or_else(|_| -db::now_ms())
         .hash(&mut h);
-    // The header badge reads the same cached answer (see `settings::service::badge`).
+    // The header badge reads the same cached answer (see `components::connection_badge::badge`).
     state
         .letta
         .health(Duration::from_secs(30))

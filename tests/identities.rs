@@ -14,7 +14,7 @@ use letta_admin::{
     auth::Role,
     error::AppError,
     features::identities::api::{
-        AgentChoice, IdentityDetail, IdentityKind, IdentityPage, IdentitySaved, PropKind,
+        AgentChoice, IdentityDetail, IdentityKind, IdentityList, IdentitySaved, PropKind,
         PropertyInput,
     },
     letta::{Connection, CreateAgentRequest, CreateBlock, LettaClient},
@@ -113,7 +113,7 @@ async fn list(app: &TestApp, c: &reqwest::Client, pairs: &[(&str, &str)]) -> com
     call(app, c, "operator/identities/list", &form).await
 }
 
-fn names(p: &IdentityPage) -> Vec<String> {
+fn names(p: &IdentityList) -> Vec<String> {
     p.rows.iter().map(|r| r.name.clone()).collect()
 }
 
@@ -500,7 +500,7 @@ async fn editing_details_changes_key_name_and_type() {
 async fn list_filters_counts_and_pages_both_ways() {
     let (app, _fake) = app_with_fake().await;
     let op = app.signed_in("olga", Role::Operator).await;
-    let empty: IdentityPage = list(&app, &op, &[]).await.json();
+    let empty: IdentityList = list(&app, &op, &[]).await.json();
     assert_eq!((empty.total, empty.rows.len()), (0, 0));
     for n in 1..=12 {
         create(
@@ -513,54 +513,54 @@ async fn list_filters_counts_and_pages_both_ways() {
         .await;
     }
     // The newest first; 10 a page; the total.
-    let first: IdentityPage = list(&app, &op, &[("size", "10")]).await.json();
+    let first: IdentityList = list(&app, &op, &[("size", "10")]).await.json();
     assert_eq!(first.total, 12);
     assert_eq!(first.matching, None);
     assert_eq!(first.rows.len(), 10);
     assert_eq!(first.rows[0].name, "Person 12");
     assert_eq!(first.newer, None);
     let older = first.older.clone().expect("a next page");
-    let second: IdentityPage = list(&app, &op, &[("size", "10"), ("after", &older)])
+    let second: IdentityList = list(&app, &op, &[("size", "10"), ("after", &older)])
         .await
         .json();
     assert_eq!(names(&second), ["Person 02", "Person 01"]);
     assert_eq!(second.older, None);
     // Back again: the page right before, not the newest ones.
     let newer = second.newer.clone().expect("a previous page");
-    let back: IdentityPage = list(&app, &op, &[("size", "10"), ("before", &newer)])
+    let back: IdentityList = list(&app, &op, &[("size", "10"), ("before", &newer)])
         .await
         .json();
     assert_eq!(names(&back), names(&first));
     assert_eq!(back.newer, None, "this is the first page again");
     assert_eq!(back.older, first.older);
     // A page in the middle, both ways.
-    let p3: IdentityPage = list(&app, &op, &[("size", "10"), ("after", &first.rows[0].id)])
+    let p3: IdentityList = list(&app, &op, &[("size", "10"), ("after", &first.rows[0].id)])
         .await
         .json();
     assert_eq!(p3.rows[0].name, "Person 11");
-    let up: IdentityPage = list(&app, &op, &[("size", "10"), ("before", &p3.rows[0].id)])
+    let up: IdentityList = list(&app, &op, &[("size", "10"), ("before", &p3.rows[0].id)])
         .await
         .json();
     assert_eq!(names(&up), ["Person 12"]);
     assert!(up.older.is_some() && up.newer.is_none());
 
     // An unknown size is the default (25).
-    let all: IdentityPage = list(&app, &op, &[("size", "7")]).await.json();
+    let all: IdentityList = list(&app, &op, &[("size", "7")]).await.json();
     assert_eq!(all.rows.len(), 12);
 
     // Name: case-insensitive substring; the count says how many match.
-    let by_name: IdentityPage = list(&app, &op, &[("name", "person 1")]).await.json();
+    let by_name: IdentityList = list(&app, &op, &[("name", "person 1")]).await.json();
     assert_eq!(names(&by_name), ["Person 12", "Person 11", "Person 10"]);
     assert_eq!((by_name.matching, by_name.total), (Some(3), 12));
     // Key: exact.
-    let by_key: IdentityPage = list(&app, &op, &[("key", "key-1")]).await.json();
+    let by_key: IdentityList = list(&app, &op, &[("key", "key-1")]).await.json();
     assert_eq!(names(&by_key), ["Person 01"]);
     assert_eq!(by_key.matching, Some(1));
     // Type.
-    let orgs: IdentityPage = list(&app, &op, &[("identity_type", "org")]).await.json();
+    let orgs: IdentityList = list(&app, &op, &[("identity_type", "org")]).await.json();
     assert!(orgs.rows.is_empty());
     assert_eq!(orgs.matching, Some(0));
-    let users: IdentityPage = list(
+    let users: IdentityList = list(
         &app,
         &op,
         &[("identity_type", "user"), ("name", "PERSON 0")],

@@ -10,8 +10,9 @@ use common::{
 };
 use letta_admin::{
     auth::Role,
+    components::connection_badge::Badge,
     error::AppError,
-    features::settings::api::{Badge, ConnectionReport, SettingsView},
+    features::settings::api::{ConnectionReport, SettingsView},
 };
 
 async fn test_conn(

@@ -2,6 +2,7 @@
 //! browser; password hashing, sessions and guards are server-only.
 
 pub mod api;
+pub mod context;
 #[cfg(feature = "ssr")]
 pub mod guard;
 #[cfg(feature = "ssr")]

@@ -7,12 +7,12 @@ use leptos_router::{
     hooks::use_location,
 };
 
+use super::connection_badge::{BadgeState, ConnectionBadge};
 use super::{theme::ThemeToggle, toast::ToastRegion};
 #[cfg(feature = "ssr")]
 use crate::auth::PageUser;
-use crate::features::settings::page::{BadgeState, ConnectionBadge};
 use crate::{
-    app::use_auth,
+    auth::context::use_auth,
     auth::{CurrentUser, Role},
 };
 

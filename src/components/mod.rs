@@ -1,9 +1,12 @@
-//! Shared UI every screen uses: the layout and navigation, form fields, the confirm dialog,
-//! toasts, the theme toggle, a bar chart, the textarea (the only one with a value on the server), and small
-//! formatting helpers. Depends only on `auth` and `error`.
+//! Shared UI every screen uses: the layout and navigation, the Letta connection badge, form
+//! fields, the confirm dialog, toasts, the theme toggle, a bar chart, the textarea (the only
+//! one with a value on the server), and small formatting helpers. Depends on `auth` and
+//! `error` (and, on the server, the badge's server function on the Letta connection); never
+//! on a feature.
 
 pub mod chart;
 pub mod confirm;
+pub mod connection_badge;
 pub mod field;
 pub mod format;
 pub mod layout;

@@ -60,7 +60,7 @@ pub const DEFAULT_PAGE_SIZE: u32 = 25;
 pub const MATCH_COUNT_CAP: u32 = 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IdentityPage {
+pub struct IdentityList {
     pub rows: Vec<IdentityRow>,
     /// Every identity on the server (`GET /v1/identities/count`, which ignores filters).
     pub total: u64,
@@ -126,7 +126,7 @@ pub struct AgentChoice {
 pub const AGENT_CHOICES: u32 = 20;
 
 #[server(prefix = "/api", endpoint = "operator/identities/list")]
-pub async fn list_identities(query: ListQuery) -> Result<IdentityPage, AppError> {
+pub async fn list_identities(query: ListQuery) -> Result<IdentityList, AppError> {
     let ctx = crate::auth::guard::require_role(crate::auth::Role::Operator).await?;
     super::service::list(&ctx, query).await
 }

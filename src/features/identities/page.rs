@@ -7,7 +7,7 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use super::{
     api::{
         get_identity, identity_agent_choices, list_identities, CreateIdentity, DeleteIdentity,
-        IdentityDetail, IdentityPage, IdentitySaved, LinkIdentityAgent, ListQuery,
+        IdentityDetail, IdentityList, IdentitySaved, LinkIdentityAgent, ListQuery,
         SetIdentityProperties, UnlinkIdentityAgent, UpdateIdentity, UpsertIdentity,
         DEFAULT_PAGE_SIZE, PAGE_SIZES,
     },
@@ -80,7 +80,7 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 }
 
 /// "3 identities" or "2 matching · 40 identities in total".
-fn summary(p: &IdentityPage) -> String {
+fn summary(p: &IdentityList) -> String {
     let total = plural(p.total, "identity", "identities");
     match p.matching {
         None => total,
@@ -198,7 +198,7 @@ fn Identities() -> impl IntoView {
 }
 
 #[component]
-fn IdentityTable(page: IdentityPage, query: ListQuery) -> impl IntoView {
+fn IdentityTable(page: IdentityList, query: ListQuery) -> impl IntoView {
     let filtered = query.is_filtered();
     let paging = query.after.is_some() || query.before.is_some();
     let at = |after: Option<String>, before: Option<String>| {
@@ -943,7 +943,7 @@ mod tests {
 
     #[test]
     fn summary_says_what_the_count_is() {
-        let mut p = IdentityPage {
+        let mut p = IdentityList {
             rows: vec![],
             total: 40,
             matching: None,

@@ -136,7 +136,7 @@ async fn fetch(client: &LettaClient, id: &str) -> Result<Identity, AppError> {
         .map_err(identity_error)
 }
 
-pub async fn list(ctx: &Ctx, query: ListQuery) -> Result<IdentityPage, AppError> {
+pub async fn list(ctx: &Ctx, query: ListQuery) -> Result<IdentityList, AppError> {
     let client = ctx.state.letta.client()?;
     list_with(&client, query).await
 }
@@ -145,7 +145,7 @@ pub async fn list(ctx: &Ctx, query: ListQuery) -> Result<IdentityPage, AppError>
 /// default newest-first order, `before=X&limit=N` gives the N NEWEST identities before X,
 /// not the N right before it (pinned in the contract tests). So the newer page is read
 /// oldest-first after X, then turned round.
-pub async fn list_with(client: &LettaClient, query: ListQuery) -> Result<IdentityPage, AppError> {
+pub async fn list_with(client: &LettaClient, query: ListQuery) -> Result<IdentityList, AppError> {
     let size = query.page_size();
     let blank = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
     let cursor = |c: &Option<String>| c.as_deref().and_then(blank);
@@ -196,7 +196,7 @@ pub async fn list_with(client: &LettaClient, query: ListQuery) -> Result<Identit
     } else {
         (None, false)
     };
-    Ok(IdentityPage {
+    Ok(IdentityList {
         rows: found.into_iter().map(row).collect(),
         total,
         matching,

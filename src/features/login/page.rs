@@ -6,7 +6,7 @@ use leptos_router::{
 };
 
 use crate::{
-    app::use_auth,
+    auth::context::use_auth,
     components::field::{field_error, form_error, Field, FormAlert},
 };
 

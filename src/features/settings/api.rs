@@ -36,14 +36,6 @@ pub struct ConnectionReport {
     pub version: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Badge {
-    NotConfigured,
-    Connected { version: String },
-    WrongPassword,
-    Unreachable,
-}
-
 /// What the settings form sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct SettingsForm {
@@ -73,12 +65,6 @@ pub async fn save_settings(form: SettingsForm) -> Result<SettingsView, AppError>
 pub async fn test_connection(form: SettingsForm) -> Result<ConnectionReport, AppError> {
     let ctx = crate::auth::guard::require_role(crate::auth::Role::Operator).await?;
     super::service::test(&ctx, form).await
-}
-
-#[server(prefix = "/api", endpoint = "staff/connection/badge")]
-pub async fn connection_badge() -> Result<Badge, AppError> {
-    let ctx = crate::auth::guard::require_role(crate::auth::Role::Staff).await?;
-    Ok(super::service::badge(&ctx).await)
 }
 
 /// Checks a Letta base URL: http or https, a host, and nothing that belongs elsewhere.

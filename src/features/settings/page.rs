@@ -2,41 +2,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::api::{
-    connection_badge, get_settings, Badge, Provenance, SaveSettings, SettingsForm, SettingsView,
-    TestConnection,
+    get_settings, Provenance, SaveSettings, SettingsForm, SettingsView, TestConnection,
 };
 use crate::{
     auth::Role,
-    components::{
-        format::datetime_utc,
-        layout::{use_user, RequireRole},
-        toast::toast_outcome,
-    },
+    components::{format::datetime_utc, layout::RequireRole, toast::toast_outcome},
     error::AppError,
 };
-
-/// The header badge's state, created by the layout outside any suspended view (a resource
-/// created while a streamed view resolves hydrates depending on timing). `refresh` is bumped
-/// after a settings save, `tick` every minute.
-#[derive(Clone, Copy)]
-pub struct BadgeState {
-    pub refresh: RwSignal<u32>,
-    tick: RwSignal<u32>,
-    badge: Resource<Result<Badge, AppError>>,
-}
-
-impl BadgeState {
-    pub fn provide() {
-        let refresh = RwSignal::new(0u32);
-        let tick = RwSignal::new(0u32);
-        let badge = Resource::new(move || (tick.get(), refresh.get()), |_| connection_badge());
-        provide_context(BadgeState {
-            refresh,
-            tick,
-            badge,
-        });
-    }
-}
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
@@ -93,7 +65,8 @@ fn SettingsEditor(initial: SettingsView) -> impl IntoView {
     let timeout = RwSignal::new(initial.timeout_secs.to_string());
     let save = ServerAction::<SaveSettings>::new();
     let test = ServerAction::<TestConnection>::new();
-    let refresh = use_context::<BadgeState>().map(|b| b.refresh);
+    let refresh =
+        use_context::<crate::components::connection_badge::BadgeState>().map(|b| b.refresh);
     toast_outcome(save.value(), |_| "Settings saved".into());
 
     let form = move || SettingsForm {
@@ -231,40 +204,5 @@ fn SettingsEditor(initial: SettingsView) -> impl IntoView {
                 </button>
             </div>
         </form>
-    }
-}
-
-/// The header badge: is the dashboard connected to Letta right now?
-#[component]
-pub fn ConnectionBadge() -> impl IntoView {
-    let BadgeState { tick, badge, .. } = expect_context::<BadgeState>();
-    let user = use_user();
-    // Re-checked in the background every minute (the server caches the answer for 30 s).
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(
-            move || tick.update(|n| *n += 1),
-            std::time::Duration::from_secs(60),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    });
-    let settings_link = user.role >= Role::Operator;
-    view! {
-        <Transition fallback=|| view! { <span class="conn muted">"Letta: checking…"</span> }>
-            {move || Suspend::new(async move {
-                let (class, text) = match badge.await {
-                    Ok(Badge::Connected { version }) => ("conn ok", format!("Letta {version}")),
-                    Ok(Badge::WrongPassword) => ("conn bad", "Letta: wrong password".to_string()),
-                    Ok(Badge::Unreachable) => ("conn bad", "Letta: unreachable".to_string()),
-                    Ok(Badge::NotConfigured) => ("conn warn", "Letta: not configured".to_string()),
-                    Err(_) => ("conn warn", "Letta: unknown".to_string()),
-                };
-                if settings_link {
-                    view! { <a class=class href="/settings" data-testid="connection-badge">{text}</a> }.into_any()
-                } else {
-                    view! { <span class=class data-testid="connection-badge">{text}</span> }.into_any()
-                }
-            })}
-        </Transition>
     }
 }

@@ -7,7 +7,7 @@ use super::api::*;
 use crate::error::AppError;
 use crate::{
     auth::guard::Ctx,
-    connection::{self, Health, KEY_BASE_URL, KEY_PASSWORD, KEY_TIMEOUT, PASSWORD_PURPOSE},
+    connection::{self, KEY_BASE_URL, KEY_PASSWORD, KEY_TIMEOUT, PASSWORD_PURPOSE},
     db::{self, audit::Outcome},
     letta::{Connection, LettaClient, LettaError},
     state::AppState,
@@ -252,14 +252,5 @@ pub async fn probe(
                 Some(health.version),
             )
         }
-    }
-}
-
-pub async fn badge(ctx: &Ctx) -> Badge {
-    match ctx.state.letta.health(Duration::from_secs(30)).await {
-        Health::NotConfigured => Badge::NotConfigured,
-        Health::Connected { version } => Badge::Connected { version },
-        Health::WrongPassword => Badge::WrongPassword,
-        Health::Unreachable => Badge::Unreachable,
     }
 }
