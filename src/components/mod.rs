@@ -7,6 +7,7 @@
 pub mod chart;
 pub mod confirm;
 pub mod connection_badge;
+pub mod diff;
 pub mod field;
 pub mod format;
 pub mod layout;

@@ -8,9 +8,9 @@ use leptos::prelude::*;
 
 use super::api::*;
 use crate::{
+    components::diff::{ConflictDiff, VersionDiff},
     components::{confirm::ConfirmButton, toast::use_toasts},
     error::AppError,
-    features::persona::diff::{ConflictDiff, VersionDiff},
 };
 
 /// The block editor's page-level state: which block is open, and its history.

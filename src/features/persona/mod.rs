@@ -4,7 +4,6 @@
 //! every value it writes or sees.
 
 pub mod api;
-pub mod diff;
 pub mod doc;
 pub mod page;
 #[cfg(feature = "ssr")]

@@ -5,12 +5,16 @@ use leptos_router::{components::A, hooks::use_params_map};
 
 use super::{
     api::*,
-    diff::{ConflictDiff, VersionDiff},
     doc::{parse, render, PersonaDoc},
 };
 use crate::{
     auth::Role,
-    components::{confirm::ConfirmButton, layout::use_user, toast::use_toasts},
+    components::{
+        confirm::ConfirmButton,
+        diff::{ConflictDiff, VersionDiff},
+        layout::use_user,
+        toast::use_toasts,
+    },
     error::AppError,
 };
 
