@@ -526,9 +526,25 @@ async fn run_turn(
     rt.finish(&turn.id);
 }
 
+/// Writes a background run's progress. A failed write is logged (the run's page then shows an
+/// older state until the next write), never dropped silently.
+async fn record_run(
+    db: &Db,
+    turn_id: &str,
+    run_id: Option<&str>,
+    status: &str,
+    detail: Option<&str>,
+    reply: Option<&str>,
+    done: bool,
+) {
+    if let Err(e) = db::chat::update_run(db, turn_id, run_id, status, detail, reply, done).await {
+        tracing::error!(error = %e, turn_id, status, "background run write");
+    }
+}
+
 async fn fail(state: &AppState, turn: &Turn, sink: &Sink, message: String) {
     if turn.background {
-        let _ = db::chat::update_run(
+        record_run(
             &state.db,
             &turn.id,
             None,
@@ -898,8 +914,10 @@ async fn background_turn(
             return;
         }
     };
-    let _ = db::chat::set_run(&state.db, &turn.id, &run.id).await;
-    let _ = db::chat::update_run(
+    if let Err(e) = db::chat::set_run(&state.db, &turn.id, &run.id).await {
+        tracing::error!(error = %e, turn_id = turn.id, "background run id write");
+    }
+    record_run(
         &state.db,
         &turn.id,
         Some(&run.id),
@@ -936,7 +954,7 @@ async fn background_turn(
             Err(e) => {
                 tracing::warn!(error = %e, run = run.id, "run poll failed");
                 if tokio::time::Instant::now() > deadline + CANCEL_DRAIN {
-                    let _ = db::chat::update_run(
+                    record_run(
                         &state.db,
                         &turn.id,
                         None,
@@ -953,8 +971,7 @@ async fn background_turn(
         };
         let status = current.status.as_str().to_string();
         if status != last_status {
-            let _ =
-                db::chat::update_run(&state.db, &turn.id, None, &status, None, None, false).await;
+            record_run(&state.db, &turn.id, None, &status, None, None, false).await;
             last_status = status.clone();
         }
         if current.status.is_terminal() {
@@ -978,7 +995,7 @@ async fn background_turn(
             };
             let detail = (current.status == RunStatus::Failed)
                 .then_some("The agent failed to answer; see the Letta server's log.");
-            let _ = db::chat::update_run(
+            record_run(
                 &state.db,
                 &turn.id,
                 None,
@@ -991,7 +1008,7 @@ async fn background_turn(
             return;
         }
         if tokio::time::Instant::now() > deadline + CANCEL_DRAIN {
-            let _ = db::chat::update_run(
+            record_run(
                 &state.db,
                 &turn.id,
                 None,
@@ -1146,7 +1163,7 @@ pub async fn mark_interrupted_runs(state: &AppState) {
         if !sweepable(state, run.instance_id.as_deref(), &run.turn_id).await {
             continue;
         }
-        let _ = db::chat::update_run(
+        record_run(
             &state.db,
             &run.turn_id,
             None,
