@@ -3,7 +3,8 @@
 //! A turn runs in its own task, so nothing the browser does (closing the tab, navigating away)
 //! can skip the detach; the page only listens. The order of a turn:
 //!
-//! 1. wait for the agent ([`AgentLocks`]: one turn per agent, fair queue, bounded wait);
+//! 1. wait for the agent ([`AgentLocks`](crate::blocks::lease::AgentLocks): one turn per
+//!    agent, fair queue, bounded wait);
 //! 2. detach what an earlier turn left on this agent (a failed detach), or refuse;
 //! 3. journal the block (`chat_attachments`), then attach it, unless it was attached before
 //!    the turn (then it stays);
