@@ -48,12 +48,33 @@ test('times show in the browser zone with UTC on hover', async ({ page }) => {
   await hydrated(page);
   await expectLocal(page.locator('tbody time').first(), true, true);
   await screenshot(page, 'audit-new-york');
+
+  // A filter across the change to summer time (8 March in New York): each day with its own
+  // offset, winter time for the first day and summer time after the last.
+  await page.getByLabel('From').fill('2026-03-01');
+  await page.getByLabel('To').fill('2026-03-20');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(/[?&]from=2026-03-01&to=2026-03-20&tz=-300&tz_to=-240(&|$)/);
+  await hydrated(page);
+  await expect(page.getByText('No entries match.')).toBeVisible();
+
+  // The browser told the server its zone: the Overview's charts cut New York's days.
+  expect(await page.evaluate(() => document.cookie)).toMatch(/(^|; )tz=-(300|240)(;|$)/);
+  await page.goto('/');
+  await hydrated(page);
+  const week = page.getByRole('img', { name: /per day \(UTC-[45]\)/ });
+  await expect(week).toBeVisible();
   await signOut(page);
 
   // A person's page: the clock time in New York's zone.
   await signIn(page, OPERATOR);
   await page.goto('/persons');
   await hydrated(page);
+  // The list's Created column: the New York day, the moment on hover.
+  const day = page.locator('tbody tr').first().locator('time');
+  const dayIso = (await day.getAttribute('datetime'))!;
+  await expect(day).toHaveText(newYork(dayIso, false).slice(0, 10));
+  await expect(day).toHaveAttribute('title', new RegExp(`UTC-[45] · ${dayIso.slice(0, 10)} ${dayIso.slice(11, 19)} UTC$`));
   await page.locator('tbody a').first().click();
   await hydrated(page);
   await expectLocal(page.locator('dt:has-text("Created") + dd time'), true, false);

@@ -7,6 +7,7 @@
 //!
 //! - [`locks`]: one lock per block, taken by every editor of that block;
 //! - [`edit`]: the one compare-and-save rule (based-on value, read-only, limit, length);
+//! - [`save`]: the one save sequence (lock, re-read, check, write, history) for every editor;
 //! - [`history`]: every value written or seen, one interface for persona and other blocks;
 //! - [`persona`]: a person's block, read and saved by the id stored with the person;
 //! - [`lease`]: one chat turn per agent, queued in the database for every process;
@@ -23,6 +24,8 @@ pub mod locks;
 pub mod model;
 #[cfg(feature = "ssr")]
 pub mod persona;
+#[cfg(feature = "ssr")]
+pub mod save;
 #[cfg(feature = "ssr")]
 pub mod turns;
 

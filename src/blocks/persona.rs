@@ -1,6 +1,7 @@
 //! A person's persona block, read and saved by the id stored with the person (Letta's block
 //! list is not trusted to find it), with its history kept per person.
 
+use super::save::{Current, Saved};
 use super::{edit, history, locks::BlockLocks};
 use crate::{db::Db, error::AppError, letta::LettaClient};
 
@@ -32,17 +33,31 @@ pub async fn read(
     })
 }
 
-/// How a save ended.
-#[derive(Debug)]
-pub enum Saved {
-    /// Written (and kept in the history); the block is now `block`, `chars` long.
-    Saved { block: Block, chars: i64 },
-    /// The block changed since the editor loaded it: nothing written; this is the new value.
-    Conflict { block: Block },
+impl Current for Block {
+    fn now(&self) -> edit::Now<'_> {
+        edit::Now {
+            value: &self.value,
+            limit: self.limit,
+            description: &self.description,
+            read_only: self.read_only,
+        }
+    }
+
+    fn written(self, value: &str, description: Option<&str>, limit: i64) -> Block {
+        Block {
+            value: value.to_string(),
+            limit,
+            description: description.map_or(self.description, str::to_string),
+            read_only: self.read_only,
+        }
+    }
 }
 
-/// One save of a person's block: under the block's lock, re-read, checked by the one rule
-/// ([`edit::check`]), written, and kept in the person's history as `source` by `actor`.
+/// The audit actions of a person's block: `persona.{source}`.
+pub const AUDIT_PREFIX: &str = "persona.";
+
+/// One save of a person's block ([`super::save::save`]), kept in the person's history as
+/// `source` by `actor`.
 #[allow(clippy::too_many_arguments)]
 pub async fn save(
     db: &Db,
@@ -54,44 +69,17 @@ pub async fn save(
     change: edit::Edit<'_>,
     source: &str,
     actor: &str,
-) -> Result<Saved, AppError> {
-    let lock = locks.lock_for(block_id);
-    let _guard = lock.lock().await;
-    // Re-read under the lock: the agent may have rewritten the block since the editor loaded it.
-    let current = read(db, client, person_id, block_id, default_limit).await?;
-    let now = edit::Now {
-        value: &current.value,
-        limit: current.limit,
-        description: &current.description,
-        read_only: current.read_only,
-    };
-    let (update, limit, chars) = match edit::check(&now, &change)? {
-        edit::Checked::Conflict => return Ok(Saved::Conflict { block: current }),
-        edit::Checked::Write {
-            update,
-            limit,
-            chars,
-        } => (update, limit, chars),
-    };
-    client.blocks().update(block_id, &update).await?;
-    history::add(
+) -> Result<Saved<Block>, AppError> {
+    super::save::save(
         db,
+        client,
+        locks,
+        block_id,
         history::Of::Person(person_id),
-        change.value,
+        || read(db, client, person_id, block_id, default_limit),
+        change,
         source,
-        Some(actor),
+        actor,
     )
-    .await?;
-    Ok(Saved::Saved {
-        block: Block {
-            value: change.value.to_string(),
-            limit,
-            description: change
-                .description
-                .map(str::to_string)
-                .unwrap_or(current.description),
-            read_only: current.read_only,
-        },
-        chars,
-    })
+    .await
 }

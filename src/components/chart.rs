@@ -14,6 +14,9 @@ pub struct Bars {
     pub bucket_ms: i64,
     /// One per bucket, empty buckets included: (all, failed).
     pub bars: Vec<(i64, i64)>,
+    /// The zone the buckets were cut in (minutes east of UTC): the labels name its times.
+    #[serde(default)]
+    pub offset_min: i32,
 }
 
 impl Bars {
@@ -28,9 +31,11 @@ impl Bars {
         self.bucket_ms < 86_400_000
     }
 
-    /// A bar's start, to the minute (hourly bars) or the day.
+    /// A bar's start in the chart's zone, to the minute (hourly bars) or the day.
     pub fn when(&self, i: usize) -> String {
-        let at = datetime_utc(self.from + i as i64 * self.bucket_ms);
+        let at = datetime_utc(
+            self.from + i as i64 * self.bucket_ms + i64::from(self.offset_min) * 60_000,
+        );
         at[..if self.hourly() { 16 } else { 10 }].to_string()
     }
 }
@@ -43,7 +48,9 @@ pub fn BarChart(bars: Bars, #[prop(into)] what: String) -> impl IntoView {
     let (all, failed) = bars.totals();
     let unit = if bars.hourly() { "hour" } else { "day" };
     let (first, last) = (bars.when(0), bars.when(n - 1));
-    let summary = format!("{all} {what}, {failed} failed, per {unit} (UTC) from {first} to {last}");
+    let zone = super::time::zone_label(bars.offset_min);
+    let summary =
+        format!("{all} {what}, {failed} failed, per {unit} ({zone}) from {first} to {last}");
     let width = n * 10;
     let rects = bars
         .bars
@@ -86,13 +93,23 @@ mod tests {
             from: 0,
             bucket_ms: 3_600_000,
             bars: vec![(2, 1), (0, 0), (5, 0)],
+            offset_min: 0,
         };
         assert_eq!(b.totals(), (7, 1));
         assert_eq!(b.when(2), "1970-01-01 02:00");
         let d = Bars {
             bucket_ms: 86_400_000,
-            ..b
+            ..b.clone()
         };
         assert_eq!(d.when(1), "1970-01-02");
+        // Cut in New York's days (UTC-5): each bar starts at a local midnight.
+        let ny = Bars {
+            from: 5 * 3_600_000,
+            bucket_ms: 86_400_000,
+            offset_min: -300,
+            ..b
+        };
+        assert_eq!(ny.when(0), "1970-01-01");
+        assert_eq!(ny.when(1), "1970-01-02");
     }
 }

@@ -83,6 +83,7 @@ fn Frame(user: CurrentUser) -> impl IntoView {
     provide_context(user.clone());
     let items = nav_for(user.role);
     let logout = auth.logout;
+    crate::components::time::remember_zone();
     // After signing out, a full page load: nothing of the signed-in session stays in memory.
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {

@@ -179,16 +179,164 @@ pub fn filter_day(
     }
 }
 
-/// The browser's offset for the hidden `tz` field of a date filter form: empty on the server
-/// (the filter then means UTC days), filled in once the page runs in the browser.
-pub fn tz_field() -> RwSignal<String> {
-    let tz = RwSignal::new(String::new());
+/// The offset (minutes east of UTC) in force when the viewer's day `date` (`YYYY-MM-DD`)
+/// starts, in a zone given by its offset at each instant. A filter's day is measured with the
+/// offset of that day, not of today: a range across a summer-time change stays exact.
+pub fn offset_at_day_start(date: &str, offset_at: impl Fn(i64) -> i32) -> Option<i32> {
+    let utc_midnight = super::format::date_to_ms(date)?;
+    // The offset at UTC midnight is at most a few hours off the day's start; one correction
+    // lands on it (zones change their offset at night, never twice within hours).
+    let guess = utc_midnight - i64::from(offset_at(utc_midnight)) * MINUTE_MS;
+    Some(offset_at(guess))
+}
+
+/// The day after `date` (`YYYY-MM-DD`): where an inclusive "to" day ends.
+pub fn day_after(date: &str) -> Option<String> {
+    super::format::date_to_ms(date)
+        .map(|ms| datetime_utc(ms + 24 * 60 * MINUTE_MS)[..10].to_string())
+}
+
+/// The browser zone's offset when the viewer's day `date` starts (`None` on the server or for
+/// something that is not a date).
+pub fn browser_offset_on(date: &str) -> Option<i32> {
+    #[cfg(feature = "hydrate")]
+    {
+        offset_at_day_start(date, browser::offset_at)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = date;
+        None
+    }
+}
+
+/// A filter's date range (`from`, `to`: `YYYY-MM-DD`, inclusive, empty for open) as UTC
+/// instants of the viewer's days: `tz` is the offset when the `from` day starts, `tz_to` when
+/// the day after `to` starts (both as the browser sent them; without them, UTC days). A
+/// message beside the field that is not a date, or when the range ends before it starts.
+pub fn filter_range(
+    from: Option<&str>,
+    to: Option<&str>,
+    tz: Option<i32>,
+    tz_to: Option<i32>,
+) -> Result<(Option<i64>, Option<i64>), crate::error::AppError> {
+    let from_ms = filter_day("from", from, tz)?;
+    let to_ms = filter_day("to", to, tz_to.or(tz))?.map(|ms| ms + 24 * 60 * MINUTE_MS);
+    if let (Some(f), Some(t)) = (from_ms, to_ms) {
+        if f >= t {
+            return Err(crate::error::AppError::invalid(
+                "to",
+                "The end date is before the start.",
+            ));
+        }
+    }
+    Ok((from_ms, to_ms))
+}
+
+/// The "From" and "To" fields of a plain GET filter form, with the hidden `tz` and `tz_to`
+/// fields the browser fills in with the offsets of those very days (see [`filter_range`]).
+/// On the server and before hydration they are empty: the filter then means UTC days.
+#[component]
+pub fn DayRange(
+    /// The fields' id prefix (`{id}-from`, `{id}-to`).
+    id: &'static str,
+    /// The filter's days as the URL has them.
+    #[prop(into)]
+    from: Signal<Option<String>>,
+    #[prop(into)] to: Signal<Option<String>>,
+) -> impl IntoView {
+    let (from_url, to_url) = (from, to);
+    let from = RwSignal::new(from_url.get_untracked().unwrap_or_default());
+    let to = RwSignal::new(to_url.get_untracked().unwrap_or_default());
+    // A new URL (the "Clear" link) sets the fields again.
+    Effect::new(move |_| from.set(from_url.get().unwrap_or_default()));
+    Effect::new(move |_| to.set(to_url.get().unwrap_or_default()));
+    // Set once the page runs in the browser. Until then the fields stay empty, as the server
+    // rendered them: hydration takes the server's attribute for the value the closure gives
+    // then, and would never write a value that differs from it.
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
+    let tz = move || {
+        if !live.get() {
+            return String::new();
+        }
+        browser_offset_on(&from.get())
+            .or_else(browser_offset_now)
+            .map(|o| o.to_string())
+            .unwrap_or_default()
+    };
+    let tz_to = move || {
+        if !live.get() {
+            return String::new();
+        }
+        day_after(&to.get())
+            .and_then(|d| browser_offset_on(&d))
+            .map(|o| o.to_string())
+            .unwrap_or_default()
+    };
+    view! {
+        <div class="field inline">
+            <label for=format!("{id}-from")>"From"</label>
+            <input id=format!("{id}-from") name="from" type="date" value=move || from.get()
+                on:input=move |ev| from.set(event_target_value(&ev))/>
+        </div>
+        <div class="field inline">
+            <label for=format!("{id}-to")>"To"</label>
+            <input id=format!("{id}-to") name="to" type="date" value=move || to.get()
+                on:input=move |ev| to.set(event_target_value(&ev))/>
+        </div>
+        <input type="hidden" name="tz" value=tz/>
+        <input type="hidden" name="tz_to" value=tz_to/>
+    }
+}
+
+/// The cookie in which the browser tells the server its zone's offset now (minutes east of
+/// UTC), for what the server cuts into days without a filter's own offsets: the Overview's and
+/// Chat activity's charts, and a shared filter link without `tz`.
+pub const TZ_COOKIE: &str = "tz";
+
+/// [ssr] The offset a request's `tz` cookie names (`None` without one, or out of range).
+#[cfg(feature = "ssr")]
+pub fn tz_of(headers: &http::HeaderMap) -> Option<i32> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("tz=")?.parse::<i32>().ok())
+        .filter(|t| t.abs() <= 14 * 60)
+}
+
+/// [ssr] The viewer's offset from the current server function's request (see [`TZ_COOKIE`]).
+#[cfg(feature = "ssr")]
+pub async fn viewer_tz() -> Option<i32> {
+    leptos_axum::extract::<http::HeaderMap>()
+        .await
+        .ok()
+        .and_then(|h| tz_of(&h))
+}
+
+/// Keeps the [`TZ_COOKIE`] up to date once the page runs in the browser.
+pub fn remember_zone() {
     Effect::new(move |_| {
-        if let Some(offset) = browser_offset_now() {
-            tz.set(offset.to_string());
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let offset = browser_offset_now().unwrap_or(0);
+            if let Ok(doc) = document().dyn_into::<web_sys::HtmlDocument>() {
+                let want = format!("{TZ_COOKIE}={offset}");
+                if !doc
+                    .cookie()
+                    .unwrap_or_default()
+                    .split("; ")
+                    .any(|c| c == want)
+                {
+                    let _ =
+                        doc.set_cookie(&format!("{want}; Path=/; Max-Age=31536000; SameSite=Lax"));
+                }
+            }
         }
     });
-    tz
 }
 
 /// The shown text and its hover title, once in the browser.
@@ -218,10 +366,16 @@ pub fn Time(
     /// Down to the minute only.
     #[prop(optional)]
     minutes: bool,
+    /// The day only (`2026-11-23`, the viewer's day once in the browser): for lists, where
+    /// the moment is on hover.
+    #[prop(optional)]
+    day: bool,
 ) -> impl IntoView {
     let seconds = !minutes;
     let utc = datetime_utc(ms);
-    let initial = if seconds {
+    let initial = if day {
+        utc[..10].to_string()
+    } else if seconds {
         utc.clone()
     } else {
         format!("{} UTC", &utc[..16])
@@ -231,12 +385,15 @@ pub fn Time(
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
         {
-            let (s, t) = in_browser(ms, relative, seconds);
+            let (mut s, t) = in_browser(ms, relative, seconds);
+            if day {
+                s.truncate(10);
+            }
             shown.set(s);
             title.set(t);
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (relative, &shown, &title);
+        let _ = (relative, day, &shown, &title);
     });
     let iso = format!("{}T{}Z", &utc[..10], &utc[11..19]);
     view! { <time class="time" datetime=iso title=move || title.get()>{move || shown.get()}</time> }
@@ -313,6 +470,67 @@ mod tests {
             Some(utc_midnight)
         );
         assert_eq!(local_day_start("tomorrow", Some(60)), None);
+    }
+
+    /// New York in 2026: UTC-5, and UTC-4 from 2026-03-08 07:00 UTC to 2026-11-01 06:00 UTC.
+    fn new_york(ms: i64) -> i32 {
+        let at =
+            |d: &str, h: i64| crate::components::format::date_to_ms(d).unwrap() + h * 3_600_000;
+        if (at("2026-03-08", 7)..at("2026-11-01", 6)).contains(&ms) {
+            -240
+        } else {
+            -300
+        }
+    }
+
+    #[test]
+    fn each_day_of_a_range_has_the_offset_of_that_day() {
+        assert_eq!(offset_at_day_start("2026-03-07", new_york), Some(-300));
+        assert_eq!(offset_at_day_start("2026-03-08", new_york), Some(-300));
+        assert_eq!(offset_at_day_start("2026-03-09", new_york), Some(-240));
+        assert_eq!(offset_at_day_start("2026-11-01", new_york), Some(-240));
+        assert_eq!(offset_at_day_start("2026-11-02", new_york), Some(-300));
+        assert_eq!(offset_at_day_start("soon", new_york), None);
+        assert_eq!(day_after("2026-02-28").as_deref(), Some("2026-03-01"));
+        assert_eq!(day_after("2026-12-31").as_deref(), Some("2027-01-01"));
+
+        // 1 to 20 March in New York: from its midnight in winter time to the midnight after
+        // the 20th in summer time (one offset for both would be an hour off at one end).
+        let (from, to) = filter_range(
+            Some("2026-03-01"),
+            Some("2026-03-20"),
+            offset_at_day_start("2026-03-01", new_york),
+            offset_at_day_start("2026-03-21", new_york),
+        )
+        .unwrap();
+        let utc =
+            |d: &str, h: i64| crate::components::format::date_to_ms(d).unwrap() + h * 3_600_000;
+        assert_eq!(from, Some(utc("2026-03-01", 5)));
+        assert_eq!(to, Some(utc("2026-03-21", 4)));
+        // Without the end's own offset, the start's; without either, UTC days.
+        let (_, to) = filter_range(None, Some("2026-03-20"), Some(-300), None).unwrap();
+        assert_eq!(to, Some(utc("2026-03-21", 5)));
+        assert_eq!(
+            filter_range(Some("2026-03-02"), Some("2026-03-02"), None, None).unwrap(),
+            (Some(utc("2026-03-02", 0)), Some(utc("2026-03-03", 0)))
+        );
+        assert!(filter_range(Some("2026-03-02"), Some("2026-03-01"), None, None).is_err());
+        assert!(filter_range(Some("March"), None, None, None).is_err());
+    }
+
+    #[test]
+    fn the_zone_cookie_is_read_and_checked() {
+        let h = |v: &str| {
+            let mut m = http::HeaderMap::new();
+            m.insert(http::header::COOKIE, v.parse().unwrap());
+            m
+        };
+        assert_eq!(tz_of(&h("theme=dark; tz=-300")), Some(-300));
+        assert_eq!(tz_of(&h("tz=330")), Some(330));
+        assert_eq!(tz_of(&h("tz=99999")), None);
+        assert_eq!(tz_of(&h("tz=east")), None);
+        assert_eq!(tz_of(&h("xtz=60")), None);
+        assert_eq!(tz_of(&http::HeaderMap::new()), None);
     }
 
     #[test]

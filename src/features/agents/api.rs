@@ -12,18 +12,9 @@ pub use super::model::*;
 pub use crate::blocks::model::Version;
 use crate::error::AppError;
 
-pub const PAGE_SIZES: [u32; 4] = [10, 25, 50, 100];
-pub const DEFAULT_PAGE_SIZE: u32 = 25;
+pub use crate::components::pager::{page_size, DEFAULT_PAGE_SIZE, PAGE_SIZES};
 /// How many of the newest messages are read to find who chatted with an agent.
 pub const CHATTER_SCAN: u32 = 1000;
-
-pub fn page_size(size: u32) -> u32 {
-    if PAGE_SIZES.contains(&size) {
-        size
-    } else {
-        DEFAULT_PAGE_SIZE
-    }
-}
 
 /// The agents list's query (as in the URL).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -349,7 +349,10 @@ fn SearchForm(res: ArchivalRes) -> impl IntoView {
         match_all: match_all.get(),
         from: from.get(),
         to: to.get(),
-        tz: crate::components::time::browser_offset_now(),
+        tz: crate::components::time::browser_offset_on(&from.get())
+            .or_else(crate::components::time::browser_offset_now),
+        tz_to: crate::components::time::day_after(&to.get())
+            .and_then(|d| crate::components::time::browser_offset_on(&d)),
     };
     let problems = move || search_problems(&input());
     let server_err = RwSignal::new(None::<AppError>);

@@ -3,12 +3,11 @@
 //! the persona editor's rules: the limit enforced, no silent overwrite (a conflict shows both
 //! versions), history with restore.
 
-use crate::components::time::Time;
 use leptos::prelude::*;
 
 use super::api::*;
 use crate::{
-    components::diff::{ConflictDiff, VersionDiff},
+    components::block_edit::{ConflictChoice, VersionHistory},
     components::{confirm::ConfirmButton, toast::use_toasts},
     error::AppError,
 };
@@ -215,7 +214,6 @@ fn BlockEditor(
     let ta_id = format!("block-value-{}", block.id);
     let lim_id = format!("block-limit-{}", block.id);
     let desc_id = format!("block-description-{}", block.id);
-    let open_version = RwSignal::new(None::<i64>);
     let (r_agent, r_block) = (agent_id.clone(), block_id.clone());
     view! {
         <div class="block-editor">
@@ -248,66 +246,25 @@ fn BlockEditor(
                 </div>
             })}
             {move || conflict.get().map(|server| {
-                let (theirs, theirs2) = (server.value.clone(), server.value.clone());
                 let do_save = do_save2.clone();
                 view! {
-                    <section class="card conflict" role="alertdialog" aria-label="The block changed while you edited it">
-                        <h3>"The block changed while you edited it"</h3>
-                        <p>"Nothing was saved. The agent (or someone else) changed it since you opened it. Compare, then choose."</p>
-                        <ConflictDiff server=server.value.clone() mine=text.get_untracked()/>
-                        <div class="actions left">
-                            <button type="button" class="btn primary" on:click=move |_| do_save(theirs.clone())>"Keep mine"</button>
-                            <button type="button" class="btn" on:click=move |_| { text.set(theirs2.clone()); base.set(theirs2.clone()); conflict.set(None); }>"Take the server's"</button>
-                            <button type="button" class="btn" on:click=move |_| { base.set(server.value.clone()); conflict.set(None); }>"Merge by hand"</button>
-                        </div>
-                    </section>
+                    <ConflictChoice server=server.value text base
+                        keep_mine=Callback::new(do_save)
+                        on_take=Callback::new(move |_| conflict.set(None))
+                        on_merge=Callback::new(move |_| conflict.set(None))/>
                 }
             })}
             <details class="history">
                 <summary>"History"</summary>
-                <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                    {move || {
-                        let (r_agent, r_block) = (r_agent.clone(), r_block.clone());
-                        Suspend::new(async move {
-                            let versions = match res.history.await {
-                                Ok(v) => v,
-                                Err(e) => return view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
-                            };
-                            if versions.is_empty() {
-                                return view! { <p class="muted">"No history yet."</p> }.into_any();
-                            }
-                            view! {
-                                <ol class="versions">
-                                    {versions.into_iter().map(|v| {
-                                        let vid = v.id;
-                                        let value = v.value.clone();
-                                        let (a, b) = (r_agent.clone(), r_block.clone());
-                                        view! {
-                                            <li>
-                                                <div class="version-head">
-                                                    <span><Time ms=v.at/></span>
-                                                    <span class="badge">{v.source.clone()}</span>
-                                                    <span class="muted">{v.actor.clone().unwrap_or_else(|| "Letta".into())}</span>
-                                                </div>
-                                                <div class="actions left">
-                                                    <button type="button" class="btn ghost" aria-expanded=move || (open_version.get() == Some(vid)).to_string()
-                                                        on:click=move |_| open_version.update(|o| *o = if *o == Some(vid) { None } else { Some(vid) })>"Diff with current"</button>
-                                                    {can_edit.then(|| view! {
-                                                        <ConfirmButton label="Restore" title="Restore this version?"
-                                                            message="The block gets this version's value (the current one stays in the history)."
-                                                            confirm_label="Restore"
-                                                            on_confirm=Callback::new(move |_| { restore.dispatch(RestoreAgentBlock { agent_id: a.clone(), block_id: b.clone(), version_id: vid, base: base.get_untracked() }); })/>
-                                                    })}
-                                                </div>
-                                                {move || (open_version.get() == Some(vid)).then(|| view! { <VersionDiff old=value.clone() current=text.get()/> })}
-                                            </li>
-                                        }
-                                    }).collect_view()}
-                                </ol>
-                            }.into_any()
-                        })
-                    }}
-                </Transition>
+                <VersionHistory history=res.history text can_edit
+                    on_restore=Callback::new(move |version_id| {
+                        restore.dispatch(RestoreAgentBlock {
+                            agent_id: r_agent.clone(),
+                            block_id: r_block.clone(),
+                            version_id,
+                            base: base.get_untracked(),
+                        });
+                    })/>
             </details>
         </div>
     }

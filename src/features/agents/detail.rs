@@ -20,6 +20,7 @@ use crate::{
         confirm::ConfirmButton,
         field::FormAlert,
         layout::{use_user, RequireRole},
+        link_card::{LinkCard, LinkItem, LinkWords},
         toast::{toast_outcome, use_toasts},
     },
     error::AppError,
@@ -56,7 +57,7 @@ fn AgentView() -> impl IntoView {
         |(id, s, _)| async move {
             match s {
                 None => Ok(vec![]),
-                Some(s) => agent_identity_choices(id, s).await,
+                Some(s) => agent_identity_choices(id, s).await.map(identity_choices),
             }
         },
     );
@@ -92,7 +93,7 @@ fn AgentScreen(
     archival: ArchivalRes,
     searched: RwSignal<Option<String>>,
     links: RwSignal<u32>,
-    choices: Resource<Result<Vec<IdentityChoice>, AppError>>,
+    choices: Resource<Result<Vec<LinkItem>, AppError>>,
 ) -> impl IntoView {
     let user = use_user();
     let operator = user.role >= Role::Operator;
@@ -215,17 +216,58 @@ fn DetailsCard(current: RwSignal<AgentDetail>) -> impl IntoView {
     }
 }
 
+const IDENTITY_LINKS: LinkWords = LinkWords {
+    heading_id: "agent-identities-h",
+    field_id: "agent-identity-search",
+    title: "Linked identities",
+    noun: "identity",
+    empty: "No identity is linked to this agent.",
+    search_aria: "Search identities to link",
+    search_label: "Find an identity to link",
+    placeholder: "Part of the name",
+    search_button: "Find identities",
+    looking: "Looking for identities…",
+    no_match: "No identity matches.",
+};
+
+fn identity_item(i: LinkedIdentity) -> LinkItem {
+    LinkItem {
+        extra: i.person.map(|p| {
+            (
+                format!("/persons/{}", p.id),
+                format!("person {}", p.username),
+            )
+        }),
+        id: i.id,
+        name: i.name,
+        code: i.identifier_key,
+        linked: true,
+    }
+}
+
+/// The identities search's results as the link card lists them.
+fn identity_choices(list: Vec<IdentityChoice>) -> Vec<LinkItem> {
+    list.into_iter()
+        .map(|c| LinkItem {
+            id: c.id,
+            name: c.name,
+            code: c.identifier_key,
+            extra: None,
+            linked: c.linked,
+        })
+        .collect()
+}
+
 #[component]
 fn IdentitiesCard(
     current: RwSignal<AgentDetail>,
     operator: bool,
     searched: RwSignal<Option<String>>,
     links: RwSignal<u32>,
-    choices: Resource<Result<Vec<IdentityChoice>, AppError>>,
+    choices: Resource<Result<Vec<LinkItem>, AppError>>,
 ) -> impl IntoView {
     let link = ServerAction::<LinkAgentIdentity>::new();
     let unlink = ServerAction::<UnlinkAgentIdentity>::new();
-    let search = RwSignal::new(String::new());
     let id = current.with_untracked(|d| d.id.clone());
     toast_outcome(link.value(), |_| "Identity linked".into());
     toast_outcome(unlink.value(), |_| "Identity unlinked".into());
@@ -245,92 +287,23 @@ fn IdentitiesCard(
             }
         });
     }
-    let agent_name = move || current.with(|d| d.name.clone());
-    let unlink_id = id.clone();
-    let link_id = id.clone();
+    let (link_id, unlink_id) = (id.clone(), id);
     view! {
-        <section class="card" aria-labelledby="agent-identities-h">
-            <h2 id="agent-identities-h">"Linked identities"</h2>
-            {move || {
-                let idents = current.with(|d| d.identities.clone());
-                if idents.is_empty() {
-                    return view! { <p class="muted">"No identity is linked to this agent."</p> }.into_any();
-                }
-                let unlink_id = unlink_id.clone();
-                view! {
-                    <ul class="link-list">
-                        {idents.into_iter().map(|i| {
-                            let (iid, aid, name) = (i.id.clone(), unlink_id.clone(), i.name.clone());
-                            view! {
-                                <li>
-                                    <span class="link-name">{i.name.clone()}</span>
-                                    <code class="muted">{i.identifier_key.clone()}</code>
-                                    {i.person.clone().map(|p| view! { <a href=format!("/persons/{}", p.id)>{format!("person {}", p.username)}</a> })}
-                                    {operator.then(|| view! {
-                                        <ConfirmButton
-                                            label="Unlink"
-                                            aria_label=format!("Unlink identity {name}")
-                                            title=format!("Unlink {name}?")
-                                            message=format!("The identity {name} stays; it is no longer linked to {}.", agent_name())
-                                            confirm_label="Unlink"
-                                            on_confirm=Callback::new(move |_| {
-                                                unlink.dispatch(UnlinkAgentIdentity { id: aid.clone(), identity_id: iid.clone() });
-                                            })
-                                        />
-                                    })}
-                                </li>
-                            }
-                        }).collect_view()}
-                    </ul>
-                }.into_any()
-            }}
-            {operator.then(|| view! {
-                <form class="toolbar link-search" role="search" aria-label="Search identities to link"
-                    on:submit=move |ev| { ev.prevent_default(); searched.set(Some(search.get_untracked())); }>
-                    <div class="field inline">
-                        <label for="agent-identity-search">"Find an identity to link"</label>
-                        <input id="agent-identity-search" type="search" placeholder="Part of the name"
-                            prop:value=search on:input=move |ev| search.set(event_target_value(&ev))/>
-                    </div>
-                    <button type="submit" class="btn">"Find identities"</button>
-                </form>
-                <Transition fallback=|| view! { <p class="loading">"Looking for identities…"</p> }>
-                    {move || {
-                        let link_id = link_id.clone();
-                        Suspend::new(async move {
-                            match (searched.get(), choices.await) {
-                                (None, _) => ().into_any(),
-                                (_, Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                                (Some(_), Ok(list)) if list.is_empty() => view! { <p class="muted">"No identity matches."</p> }.into_any(),
-                                (Some(_), Ok(list)) => view! {
-                                    <ul class="link-list choices">
-                                        {list.into_iter().map(|c| {
-                                            let (iid, aid, name) = (c.id.clone(), link_id.clone(), c.name.clone());
-                                            view! {
-                                                <li>
-                                                    <span class="link-name">{c.name.clone()}</span>
-                                                    <code class="muted">{c.identifier_key.clone()}</code>
-                                                    {if c.linked {
-                                                        view! { <span class="badge ok">"linked"</span> }.into_any()
-                                                    } else {
-                                                        view! {
-                                                            <button type="button" class="btn" aria-label=format!("Link identity {name}") disabled=link.pending()
-                                                                on:click=move |_| { link.dispatch(LinkAgentIdentity { id: aid.clone(), identity_id: iid.clone() }); }>
-                                                                "Link"
-                                                            </button>
-                                                        }.into_any()
-                                                    }}
-                                                </li>
-                                            }
-                                        }).collect_view()}
-                                    </ul>
-                                }.into_any(),
-                            }
-                        })
-                    }}
-                </Transition>
-            })}
-        </section>
+        <LinkCard
+            words=IDENTITY_LINKS
+            owner=Signal::derive(move || current.with(|d| d.name.clone()))
+            linked=Signal::derive(move || current.with(|d| d.identities.iter().cloned().map(identity_item).collect()))
+            can_edit=operator
+            searched
+            choices
+            pending=link.pending()
+            on_link=Callback::new(move |identity_id| {
+                link.dispatch(LinkAgentIdentity { id: link_id.clone(), identity_id });
+            })
+            on_unlink=Callback::new(move |identity_id| {
+                unlink.dispatch(UnlinkAgentIdentity { id: unlink_id.clone(), identity_id });
+            })
+        />
     }
 }
 

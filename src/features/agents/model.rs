@@ -77,15 +77,18 @@ pub struct SearchInput {
     /// All tags must match (else any).
     #[serde(default)]
     pub match_all: bool,
-    /// `YYYY-MM-DD` (UTC), inclusive.
+    /// `YYYY-MM-DD`, inclusive: the viewer's days (see `tz`).
     #[serde(default)]
     pub from: String,
     #[serde(default)]
     pub to: String,
-    /// The viewer's offset from UTC in minutes (east positive): the dates are the viewer's
-    /// days. Without it, UTC days.
+    /// The viewer's offset from UTC in minutes (east positive) when the `from` day starts,
+    /// and when the day after `to` starts (`components::time::filter_range`): the dates are
+    /// the viewer's days. Without them, UTC days.
     #[serde(default)]
     pub tz: Option<i32>,
+    #[serde(default)]
+    pub tz_to: Option<i32>,
 }
 
 /// Letta quirk (found against 0.16.8): a name with other characters is refused with a 500

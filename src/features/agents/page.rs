@@ -8,15 +8,15 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::api::{
     agent_models, list_agents, AgentListQuery, AgentPage, AgentSaved, BlockInput, CreateAgent,
-    ModelChoice, NewAgentInput, DEFAULT_PAGE_SIZE, PAGE_SIZES,
+    ModelChoice, NewAgentInput,
 };
 use super::model::{new_agent_problems, DEFAULT_BLOCK_LIMIT};
 use crate::{
     auth::Role,
     components::{
         field::FormAlert,
-        format::urlencode,
         layout::{use_user, RequireRole},
+        pager::{Href, ListError, PageSizeField, Pager},
         toast::use_toasts,
     },
     error::AppError,
@@ -35,26 +35,14 @@ pub fn AgentsPage() -> impl IntoView {
 
 /// The list's URL for a query: filters, page size and cursor live in the URL.
 pub fn list_href(q: &AgentListQuery) -> String {
-    let mut parts = vec![];
-    let mut push = |k: &str, v: &str| {
-        if !v.trim().is_empty() {
-            parts.push(format!("{k}={}", urlencode(v.trim())));
-        }
-    };
-    push("search", &q.search);
-    push("tag", &q.tag);
-    push("identity", &q.identity);
-    let size = super::api::page_size(q.size);
-    if size != DEFAULT_PAGE_SIZE {
-        push("size", &size.to_string());
-    }
-    push("after", q.after.as_deref().unwrap_or(""));
-    push("before", q.before.as_deref().unwrap_or(""));
-    if parts.is_empty() {
-        "/agents".into()
-    } else {
-        format!("/agents?{}", parts.join("&"))
-    }
+    Href::new("/agents")
+        .param("search", &q.search)
+        .param("tag", &q.tag)
+        .param("identity", &q.identity)
+        .size(q.size)
+        .opt("after", q.after.as_deref())
+        .opt("before", q.before.as_deref())
+        .build()
 }
 
 #[component]
@@ -92,7 +80,6 @@ fn Agents() -> impl IntoView {
             let _ = d.show_modal();
         }
     };
-    let size_now = move || super::api::page_size(list_query().size);
     view! {
         <section class="page agents">
             <div class="page-head">
@@ -118,15 +105,7 @@ fn Agents() -> impl IntoView {
                     <label for="agent-filter-identity">"Identity key"</label>
                     <input id="agent-filter-identity" type="search" name="identity" placeholder="e.g. a person's username" value=move || list_query().identity/>
                 </div>
-                <div class="field inline">
-                    <label for="agent-filter-size">"Per page"</label>
-                    <select id="agent-filter-size" name="size">
-                        {PAGE_SIZES
-                            .into_iter()
-                            .map(|n| view! { <option value=n.to_string() selected=move || size_now() == n>{n.to_string()}</option> })
-                            .collect_view()}
-                    </select>
-                </div>
+                <PageSizeField id="agent-filter-size" selected=Signal::derive(move || list_query().size)/>
                 <button type="submit" class="btn">"Filter"</button>
                 <a class="btn ghost" href="/agents">"Clear"</a>
             </form>
@@ -134,9 +113,8 @@ fn Agents() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let q = list_query();
                     match page.await {
-                        Err(e) => view! {
-                            <p class="form-error" role="alert">{e.to_string()}</p>
-                            <p><a class="btn" href=list_href(&AgentListQuery { after: None, before: None, ..q })>"First page"</a></p>
+                        Err(error) => view! {
+                            <ListError error first=list_href(&AgentListQuery { after: None, before: None, ..q })/>
                         }
                             .into_any(),
                         Ok(p) => view! { <AgentTable page=p query=q/> }.into_any(),
@@ -213,11 +191,7 @@ fn AgentTable(page: AgentPage, query: AgentListQuery) -> impl IntoView {
     view! {
         <p class="muted" data-testid="agent-count">{summary}</p>
         {body}
-        <nav class="pager" aria-label="Pages">
-            {first.map(|href| view! { <a class="btn ghost" href=href>"First page"</a> })}
-            {newer.map(|href| view! { <a class="btn" href=href>"← Newer"</a> })}
-            {older.map(|href| view! { <a class="btn" href=href>"Older →"</a> })}
-        </nav>
+        <Pager first newer older/>
     }
 }
 

@@ -9,6 +9,7 @@ use crate::{
     blocks::{
         edit::{self, Edit},
         history, persona,
+        save::{Current, Saved},
     },
     components::{format::datetime_utc, time::local_day_start},
     db::{self, audit::Outcome},
@@ -650,6 +651,10 @@ pub async fn save_block(
             &ctx.user.username,
         )
         .await?;
+        if let Some((action, outcome, detail)) = saved.audit(persona::AUDIT_PREFIX, source) {
+            ctx.audit(&action, Some(&person.username), outcome, Some(&detail))
+                .await;
+        }
         let back = |b: persona::Block| CoreBlock {
             value: b.value,
             limit: b.limit,
@@ -657,83 +662,54 @@ pub async fn save_block(
             read_only: b.read_only,
             ..current.clone()
         };
-        return Ok(match saved {
-            persona::Saved::Saved { block, chars } => {
-                ctx.audit(
-                    &format!("persona.{source}"),
-                    Some(&person.username),
-                    Outcome::Ok,
-                    Some(&format!("{chars} characters")),
-                )
-                .await;
-                BlockSaveOutcome::Saved(back(block))
-            }
-            persona::Saved::Conflict { block } => {
-                ctx.audit(
-                    "persona.save",
-                    Some(&person.username),
-                    Outcome::Denied,
-                    Some("conflict"),
-                )
-                .await;
-                BlockSaveOutcome::Conflict {
-                    server: back(block),
-                }
-            }
-        });
+        return match saved {
+            Saved::Written { block, .. } => Ok(BlockSaveOutcome::Saved(back(block))),
+            Saved::Conflict { now } => Ok(BlockSaveOutcome::Conflict { server: back(now) }),
+            Saved::Refused(e) => Err(e),
+        };
     }
-    let lock = state.blocks.locks.lock_for(&current.id);
-    let _guard = lock.lock().await;
-    // Re-read under the lock: the agent may have rewritten the block since the editor loaded it.
-    let current = attached_block(state, &client, &s.agent_id, &s.block_id).await?;
     let target = format!("{} ({})", current.label, current.id);
-    let now = edit::Now {
-        value: &current.value,
-        limit: current.limit,
-        description: &current.description,
-        read_only: current.read_only,
-    };
-    let (update, limit, chars) = match edit::check(&now, &change)? {
-        edit::Checked::Conflict => {
-            ctx.audit(
-                "agent.block_save",
-                Some(&target),
-                Outcome::Denied,
-                Some("conflict"),
-            )
-            .await;
-            return Ok(BlockSaveOutcome::Conflict { server: current });
-        }
-        edit::Checked::Write {
-            update,
-            limit,
-            chars,
-        } => (update, limit, chars),
-    };
-    if let Err(e) = client.blocks().update(&current.id, &update).await {
-        return Err(failed(ctx, "agent.block_save", &target, e.into()).await);
-    }
-    history::add(
+    let saved = crate::blocks::save::save(
         &state.db,
+        &client,
+        &state.blocks.locks,
+        &current.id,
         history::Of::Block(&current.id),
-        &s.value,
+        || attached_block(state, &client, &s.agent_id, &s.block_id),
+        change,
         source,
-        Some(&ctx.user.username),
+        &ctx.user.username,
     )
     .await?;
-    ctx.audit(
-        &format!("agent.block_{source}"),
-        Some(&target),
-        Outcome::Ok,
-        Some(&format!("{chars} characters")),
-    )
-    .await;
-    Ok(BlockSaveOutcome::Saved(CoreBlock {
-        value: s.value,
-        limit,
-        description: s.description.unwrap_or(current.description.clone()),
-        ..current
-    }))
+    if let Some((action, outcome, detail)) = saved.audit("agent.block_", source) {
+        ctx.audit(&action, Some(&target), outcome, Some(&detail))
+            .await;
+    }
+    match saved {
+        Saved::Written { block, .. } => Ok(BlockSaveOutcome::Saved(block)),
+        Saved::Conflict { now } => Ok(BlockSaveOutcome::Conflict { server: now }),
+        Saved::Refused(e) => Err(failed(ctx, "agent.block_save", &target, e).await),
+    }
+}
+
+impl Current for CoreBlock {
+    fn now(&self) -> edit::Now<'_> {
+        edit::Now {
+            value: &self.value,
+            limit: self.limit,
+            description: &self.description,
+            read_only: self.read_only,
+        }
+    }
+
+    fn written(self, value: &str, description: Option<&str>, limit: i64) -> CoreBlock {
+        CoreBlock {
+            value: value.to_string(),
+            limit,
+            description: description.map_or(self.description.clone(), str::to_string),
+            ..self
+        }
+    }
 }
 
 pub async fn block_history(
@@ -924,10 +900,12 @@ pub async fn search(ctx: &Ctx, id: &str, s: SearchInput) -> Result<Vec<SearchHit
             ms.rem_euclid(1000)
         )
     };
-    let day_start = |d: &str| {
+    // Each day with the offset of that day (the browser sends both): exact across a
+    // summer-time change.
+    let day_start = |d: &str, tz: Option<i32>| {
         parse_date(d)
             .map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}"))
-            .and_then(|d| local_day_start(&d, s.tz))
+            .and_then(|d| local_day_start(&d, tz))
     };
     let tags = parse_tags(&s.tags);
     let query = ArchivalMemorySearch {
@@ -939,8 +917,8 @@ pub async fn search(ctx: &Ctx, id: &str, s: SearchInput) -> Result<Vec<SearchHit
             TagMatchMode::Any
         }),
         tags,
-        start_datetime: day_start(&s.from).map(iso),
-        end_datetime: day_start(&s.to).map(|ms| iso(ms + 86_400_000 - 1)),
+        start_datetime: day_start(&s.from, s.tz).map(iso),
+        end_datetime: day_start(&s.to, s.tz_to.or(s.tz)).map(|ms| iso(ms + 86_400_000 - 1)),
     };
     let found = client
         .passages()

@@ -9,13 +9,15 @@ use crate::error::AppError;
 pub struct AuditFilter {
     pub actor: Option<String>,
     pub action: Option<String>,
-    /// `YYYY-MM-DD`, inclusive, UTC.
+    /// `YYYY-MM-DD`, inclusive: the viewer's day (see `tz`).
     pub from: Option<String>,
-    /// `YYYY-MM-DD`, inclusive, UTC.
+    /// `YYYY-MM-DD`, inclusive: the viewer's day (see `tz`).
     pub to: Option<String>,
-    /// The viewer's offset from UTC in minutes (east positive): `from` and `to` are the
-    /// viewer's days. Without it, UTC days.
+    /// The viewer's offset from UTC in minutes (east positive) when the `from` day starts,
+    /// and when the day after `to` starts (`components::time::filter_range`): `from` and `to`
+    /// are the viewer's days. Without them, UTC days.
     pub tz: Option<i32>,
+    pub tz_to: Option<i32>,
     /// Cursor: entries older than this id.
     pub before: Option<i64>,
     /// Cursor: entries newer than this id.
@@ -49,5 +51,6 @@ pub const PAGE_SIZE: i64 = 50;
 #[server(prefix = "/api", endpoint = "admin/audit/list")]
 pub async fn list_audit(#[server(default)] filter: AuditFilter) -> Result<AuditPage, AppError> {
     let ctx = crate::auth::guard::require_role(crate::auth::Role::Admin).await?;
-    super::service::list(&ctx, filter).await
+    let tz = crate::components::time::viewer_tz().await;
+    super::service::list(&ctx, filter, tz).await
 }

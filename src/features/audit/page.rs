@@ -1,4 +1,4 @@
-use crate::components::time::{tz_field, Time};
+use crate::components::time::{DayRange, Time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -6,7 +6,10 @@ use leptos_router::hooks::use_query_map;
 use super::api::{list_audit, AuditFilter};
 use crate::{
     auth::Role,
-    components::{format::urlencode, layout::RequireRole},
+    components::{
+        layout::RequireRole,
+        pager::{Href, Pager},
+    },
 };
 
 #[component]
@@ -20,20 +23,16 @@ pub fn AuditPage() -> impl IntoView {
 }
 
 fn query_string(f: &AuditFilter) -> String {
-    let mut parts = vec![];
-    let mut push = |k: &str, v: Option<String>| {
-        if let Some(v) = v.filter(|v| !v.is_empty()) {
-            parts.push(format!("{k}={}", urlencode(&v)));
-        }
-    };
-    push("actor", f.actor.clone());
-    push("action", f.action.clone());
-    push("from", f.from.clone());
-    push("to", f.to.clone());
-    push("tz", f.tz.map(|t| t.to_string()));
-    push("before", f.before.map(|b| b.to_string()));
-    push("after", f.after.map(|a| a.to_string()));
-    format!("/audit?{}", parts.join("&"))
+    Href::new("/audit")
+        .opt("actor", f.actor.as_deref())
+        .opt("action", f.action.as_deref())
+        .opt("from", f.from.as_deref())
+        .opt("to", f.to.as_deref())
+        .opt("tz", f.tz)
+        .opt("tz_to", f.tz_to)
+        .opt("before", f.before)
+        .opt("after", f.after)
+        .build()
 }
 
 #[component]
@@ -48,12 +47,12 @@ fn Audit() -> impl IntoView {
             from: q.get("from"),
             to: q.get("to"),
             tz: q.get("tz").and_then(|v| v.parse().ok()),
+            tz_to: q.get("tz_to").and_then(|v| v.parse().ok()),
             before: q.get("before").and_then(|v| v.parse().ok()),
             after: q.get("after").and_then(|v| v.parse().ok()),
         }
     };
     let page = Resource::new(filter, list_audit);
-    let tz = tz_field();
     view! {
         <section class="page">
             <h1>"Audit log"</h1>
@@ -67,15 +66,7 @@ fn Audit() -> impl IntoView {
                     <label for="audit-action">"Action"</label>
                     <input id="audit-action" name="action" list="audit-actions" value=move || filter().action/>
                 </div>
-                <div class="field inline">
-                    <label for="audit-from">"From"</label>
-                    <input id="audit-from" name="from" type="date" value=move || filter().from/>
-                </div>
-                <div class="field inline">
-                    <label for="audit-to">"To"</label>
-                    <input id="audit-to" name="to" type="date" value=move || filter().to/>
-                </div>
-                <input type="hidden" name="tz" value=move || tz.get()/>
+                <DayRange id="audit" from=Signal::derive(move || filter().from) to=Signal::derive(move || filter().to)/>
                 <button type="submit" class="btn">"Filter"</button>
                 <a class="btn ghost" href="/audit">"Clear"</a>
             </form>
@@ -123,10 +114,7 @@ fn Audit() -> impl IntoView {
                                         </div>
                                     }.into_any()
                                 }}
-                                <nav class="pager" aria-label="Pages">
-                                    {newer.map(|href| view! { <a class="btn" href=href>"← Newer"</a> })}
-                                    {older.map(|href| view! { <a class="btn" href=href>"Older →"</a> })}
-                                </nav>
+                                <Pager newer older/>
                             }
                                 .into_any()
                         }

@@ -5,15 +5,19 @@ use super::api::*;
 use crate::error::AppError;
 use crate::{
     auth::guard::Ctx,
-    components::time::filter_day,
+    components::time::filter_range,
     db::{self, audit::AuditQuery},
 };
 
-pub async fn list(ctx: &Ctx, f: AuditFilter) -> Result<AuditPage, AppError> {
+/// `viewer_tz`: the viewer's offset now (the `tz` cookie), for a filter without its own.
+pub async fn list(
+    ctx: &Ctx,
+    f: AuditFilter,
+    viewer_tz: Option<i32>,
+) -> Result<AuditPage, AppError> {
     let nonempty = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let from_ms = filter_day("from", f.from.as_deref(), f.tz)?;
-    // `to` is inclusive: up to the end of that day.
-    let to_ms = filter_day("to", f.to.as_deref(), f.tz)?.map(|ms| ms + 86_400_000);
+    let tz = f.tz.or(viewer_tz);
+    let (from_ms, to_ms) = filter_range(f.from.as_deref(), f.to.as_deref(), tz, f.tz_to.or(tz))?;
     let backwards = f.after.is_some() && f.before.is_none();
     let q = AuditQuery {
         actor: nonempty(f.actor),

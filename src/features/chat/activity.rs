@@ -2,7 +2,7 @@
 //! a chart of turns and failures over time, and the persona blocks the journal still holds,
 //! with "detach now".
 
-use crate::components::time::{tz_field, Time};
+use crate::components::time::{DayRange, Time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -12,7 +12,10 @@ use super::model::{ActivityFilter, JournalRow, LedgerEntry, OUTCOMES};
 use crate::{
     auth::Role,
     components::{
-        chart::BarChart, confirm::ConfirmButton, format::urlencode, layout::RequireRole,
+        chart::BarChart,
+        confirm::ConfirmButton,
+        layout::RequireRole,
+        pager::{Href, Pager},
         toast::toast_outcome,
     },
 };
@@ -28,22 +31,18 @@ pub fn ActivityPage() -> impl IntoView {
 }
 
 fn query_string(f: &ActivityFilter) -> String {
-    let mut parts = vec![];
-    let mut push = |k: &str, v: Option<String>| {
-        if let Some(v) = v.filter(|v| !v.is_empty()) {
-            parts.push(format!("{k}={}", urlencode(&v)));
-        }
-    };
-    push("agent", f.agent.clone());
-    push("person", f.person.map(|p| p.to_string()));
-    push("user", f.user.clone());
-    push("outcome", f.outcome.clone());
-    push("from", f.from.clone());
-    push("to", f.to.clone());
-    push("tz", f.tz.map(|t| t.to_string()));
-    push("before", f.before.map(|b| b.to_string()));
-    push("after", f.after.map(|a| a.to_string()));
-    format!("/activity?{}", parts.join("&"))
+    Href::new("/activity")
+        .opt("agent", f.agent.as_deref())
+        .opt("person", f.person)
+        .opt("user", f.user.as_deref())
+        .opt("outcome", f.outcome.as_deref())
+        .opt("from", f.from.as_deref())
+        .opt("to", f.to.as_deref())
+        .opt("tz", f.tz)
+        .opt("tz_to", f.tz_to)
+        .opt("before", f.before)
+        .opt("after", f.after)
+        .build()
 }
 
 /// `850 ms`, `12.4 s`, `3 min 5 s`.
@@ -91,6 +90,7 @@ fn Activity() -> impl IntoView {
             from: q.get("from"),
             to: q.get("to"),
             tz: q.get("tz").and_then(|v| v.parse().ok()),
+            tz_to: q.get("tz_to").and_then(|v| v.parse().ok()),
             before: q.get("before").and_then(|v| v.parse().ok()),
             after: q.get("after").and_then(|v| v.parse().ok()),
         }
@@ -108,7 +108,6 @@ fn Activity() -> impl IntoView {
         |(f, _)| chat_activity(f),
     );
     let selected = move |a: Option<String>, b: &str| a.as_deref() == Some(b);
-    let tz = tz_field();
     view! {
         <section class="page">
             <h1>"Chat activity"</h1>
@@ -152,15 +151,7 @@ fn Activity() -> impl IntoView {
                                             {OUTCOMES.iter().map(|o| view! { <option value=*o selected=selected(fo.clone(), o)>{label(o)}</option> }).collect_view()}
                                         </select>
                                     </div>
-                                    <div class="field inline">
-                                        <label for="act-from">"From"</label>
-                                        <input id="act-from" name="from" type="date" value=f.from.clone()/>
-                                    </div>
-                                    <div class="field inline">
-                                        <label for="act-to">"To"</label>
-                                        <input id="act-to" name="to" type="date" value=f.to.clone()/>
-                                    </div>
-                                    <input type="hidden" name="tz" value=move || tz.get()/>
+                                    <DayRange id="act" from=f.from.clone() to=f.to.clone()/>
                                     <button type="submit" class="btn">"Filter"</button>
                                     <a class="btn ghost" href="/activity">"Clear"</a>
                                 </form>
@@ -172,10 +163,7 @@ fn Activity() -> impl IntoView {
                                 } else {
                                     view! { <Turns entries=p.entries/> }.into_any()
                                 }}
-                                <nav class="pager" aria-label="Pages">
-                                    {newer.map(|href| view! { <a class="btn" href=href>"← Newer"</a> })}
-                                    {older.map(|href| view! { <a class="btn" href=href>"Older →"</a> })}
-                                </nav>
+                                <Pager newer older/>
                             }
                                 .into_any()
                         }

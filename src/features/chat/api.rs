@@ -72,7 +72,8 @@ pub async fn chat_activity(
     #[server(default)] filter: ActivityFilter,
 ) -> Result<ActivityPage, AppError> {
     let ctx = crate::auth::guard::require_role(crate::auth::Role::Operator).await?;
-    super::ledger::activity(&ctx, filter).await
+    let tz = crate::components::time::viewer_tz().await;
+    super::ledger::activity(&ctx, filter, tz).await
 }
 
 /// "Detach now" for a block the journal still holds. `false`: it was already gone.

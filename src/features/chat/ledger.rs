@@ -4,7 +4,7 @@
 use super::model::*;
 use crate::auth::guard::Ctx;
 use crate::components::chart::Bars;
-use crate::components::time::filter_day;
+use crate::components::time::filter_range;
 use crate::db::{self, audit::Outcome, ledger::TurnQuery};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -22,10 +22,17 @@ fn internal(e: sqlx::Error) -> AppError {
     AppError::Internal
 }
 
-/// The chart's span and bucket width: the filter's dates (or the last two weeks), by the hour
-/// up to two days, else by the day (or wider, to stay within [`MAX_BARS`]).
-pub fn chart_span(from_ms: Option<i64>, to_ms: Option<i64>, now_ms: i64) -> (i64, i64, i64) {
-    let end_of_today = (now_ms.div_euclid(DAY_MS) + 1) * DAY_MS;
+/// The chart's span and bucket width: the filter's dates (or the last two weeks of the
+/// viewer's days, `tz` minutes east of UTC), by the hour up to two days, else by the day (or
+/// wider, to stay within [`MAX_BARS`]).
+pub fn chart_span(
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+    now_ms: i64,
+    tz: i32,
+) -> (i64, i64, i64) {
+    let shift = i64::from(tz) * 60_000;
+    let end_of_today = ((now_ms + shift).div_euclid(DAY_MS) + 1) * DAY_MS - shift;
     let to = to_ms.unwrap_or(end_of_today);
     let from = from_ms
         .unwrap_or(to - DEFAULT_DAYS * DAY_MS)
@@ -40,7 +47,13 @@ pub fn chart_span(from_ms: Option<i64>, to_ms: Option<i64>, now_ms: i64) -> (i64
     (from, to, bucket)
 }
 
-pub async fn activity(ctx: &Ctx, f: ActivityFilter) -> Result<ActivityPage, AppError> {
+/// `viewer_tz`: the viewer's offset now (the `tz` cookie), for a filter without its own and
+/// for the chart's days.
+pub async fn activity(
+    ctx: &Ctx,
+    f: ActivityFilter,
+    viewer_tz: Option<i32>,
+) -> Result<ActivityPage, AppError> {
     let state = &ctx.state;
     let nonempty = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let outcome = nonempty(f.outcome);
@@ -56,14 +69,8 @@ pub async fn activity(ctx: &Ctx, f: ActivityFilter) -> Result<ActivityPage, AppE
     if let Some(a) = &agent {
         super::service::check_agent_id(a)?;
     }
-    let from_ms = filter_day("from", f.from.as_deref(), f.tz)?;
-    // `to` is inclusive: up to the end of that day.
-    let to_ms = filter_day("to", f.to.as_deref(), f.tz)?.map(|ms| ms + DAY_MS);
-    if let (Some(from), Some(to)) = (from_ms, to_ms) {
-        if from >= to {
-            return Err(AppError::invalid("to", "The end date is before the start."));
-        }
-    }
+    let tz = f.tz.or(viewer_tz);
+    let (from_ms, to_ms) = filter_range(f.from.as_deref(), f.to.as_deref(), tz, f.tz_to.or(tz))?;
     let backwards = f.after.is_some() && f.before.is_none();
     let q = TurnQuery {
         agent_id: agent,
@@ -79,7 +86,8 @@ pub async fn activity(ctx: &Ctx, f: ActivityFilter) -> Result<ActivityPage, AppE
     let rows = db::ledger::page(&state.db, &q).await.map_err(internal)?;
     let (rows, newer, older) = db::keyset_window(rows, PAGE_SIZE, f.before, backwards, |r| r.id);
 
-    let (from, to, bucket_ms) = chart_span(from_ms, to_ms, db::now_ms());
+    let offset_min = tz.unwrap_or(0);
+    let (from, to, bucket_ms) = chart_span(from_ms, to_ms, db::now_ms(), offset_min);
     let counts = db::ledger::buckets(&state.db, &q, from, to, bucket_ms)
         .await
         .map_err(internal)?;
@@ -99,6 +107,7 @@ pub async fn activity(ctx: &Ctx, f: ActivityFilter) -> Result<ActivityPage, AppE
             from,
             bucket_ms,
             bars,
+            offset_min,
         },
         journal: journal(state).await?,
         agents,
@@ -226,16 +235,16 @@ mod tests {
     #[test]
     fn the_chart_spans_two_weeks_by_day_or_a_short_range_by_hour() {
         let now = 20_000 * DAY_MS + 5 * HOUR_MS;
-        let (from, to, bucket) = chart_span(None, None, now);
+        let (from, to, bucket) = chart_span(None, None, now, 0);
         assert_eq!(to, 20_001 * DAY_MS);
         assert_eq!(from, to - 14 * DAY_MS);
         assert_eq!(bucket, DAY_MS);
 
-        let (from, to, bucket) = chart_span(Some(10 * DAY_MS), Some(11 * DAY_MS), now);
+        let (from, to, bucket) = chart_span(Some(10 * DAY_MS), Some(11 * DAY_MS), now, 0);
         assert_eq!((from, to, bucket), (10 * DAY_MS, 11 * DAY_MS, HOUR_MS));
 
         // Three years: wide enough buckets to stay within the bars the chart draws.
-        let (from, to, bucket) = chart_span(Some(0), Some(3 * 365 * DAY_MS), now);
+        let (from, to, bucket) = chart_span(Some(0), Some(3 * 365 * DAY_MS), now, 0);
         assert!((to - from) / bucket <= MAX_BARS);
         assert_eq!(bucket % DAY_MS, 0);
     }

@@ -208,7 +208,7 @@ pub const OUTCOMES: &[&str] = &[
 ];
 
 /// What the Chat activity screen lists: every filter optional; the dates `YYYY-MM-DD`,
-/// inclusive, UTC.
+/// inclusive, the viewer's days (see `tz`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ActivityFilter {
     pub agent: Option<String>,
@@ -217,9 +217,11 @@ pub struct ActivityFilter {
     pub outcome: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
-    /// The viewer's offset from UTC in minutes (east positive): the dates are the viewer's
-    /// days. Without it, UTC days.
+    /// The viewer's offset from UTC in minutes (east positive) when the `from` day starts,
+    /// and when the day after `to` starts (`components::time::filter_range`): the dates are
+    /// the viewer's days. Without them, UTC days.
     pub tz: Option<i32>,
+    pub tz_to: Option<i32>,
     /// Cursor: entries older than this id.
     pub before: Option<i64>,
     /// Cursor: entries newer than this id.

@@ -445,39 +445,24 @@ async fn run_turn(
     metrics::histogram!("letta_admin_agent_lock_wait_seconds")
         .record(waiting_since.elapsed().as_secs_f64());
     let lease = match lease {
-        Some(Ok(lease)) => {
+        Some(Ok(lease)) => Ok(lease),
+        Some(Err(LockError::Unavailable)) => Err(
+            "The dashboard could not queue this turn for the agent. Try again in a moment."
+                .to_string(),
+        ),
+        Some(Err(LockError::TimedOut)) => Err(format!(
+            "Another conversation kept this agent busy for {} s. Try again in a moment.",
+            state.config.chat_wait.as_secs()
+        )),
+        None => Err("Stopped before the turn began.".to_string()),
+    };
+    let lease = match lease {
+        Ok(lease) => {
             sink.note(|n| n.started_at = Some(db::now_ms()));
             lease
         }
-        Some(Err(LockError::Unavailable)) => {
-            fail(
-                &state,
-                &turn,
-                &sink,
-                "The dashboard could not queue this turn for the agent. Try again in a moment."
-                    .into(),
-            )
-            .await;
-            rt.finish(&turn.id);
-            return;
-        }
-        Some(Err(LockError::TimedOut)) => {
-            let message = format!(
-                "Another conversation kept this agent busy for {} s. Try again in a moment.",
-                state.config.chat_wait.as_secs()
-            );
+        Err(message) => {
             fail(&state, &turn, &sink, message).await;
-            rt.finish(&turn.id);
-            return;
-        }
-        None => {
-            fail(
-                &state,
-                &turn,
-                &sink,
-                "Stopped before the turn began.".into(),
-            )
-            .await;
             rt.finish(&turn.id);
             return;
         }
@@ -496,15 +481,19 @@ async fn run_turn(
     ))
     .catch_unwind()
     .await;
-    if outcome.is_err() {
-        tracing::error!(turn = turn.id, "chat turn panicked; detaching its block");
-        sink.send(TurnEvent::Complete {
-            stop_reason: "error".into(),
-            usage: None,
-            elapsed_ms: 0,
-            error: Some("Something went wrong on the server. It has been logged.".into()),
-        })
-        .await;
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(message)) => fail(&state, &turn, &sink, message).await,
+        Err(_) => {
+            tracing::error!(turn = turn.id, "chat turn panicked; detaching its block");
+            sink.send(TurnEvent::Complete {
+                stop_reason: "error".into(),
+                usage: None,
+                elapsed_ms: 0,
+                error: Some("Something went wrong on the server. It has been logged.".into()),
+            })
+            .await;
+        }
     }
 
     // 5. Detach, then let the next turn in. A turn that lost its lease (its process was paused
@@ -543,6 +532,8 @@ async fn record_run(
     }
 }
 
+/// A turn that ended with `message` before Letta answered: told to the browser, and for a
+/// background turn written to its run.
 async fn fail(state: &AppState, turn: &Turn, sink: &Sink, message: String) {
     if turn.background {
         record_run(
@@ -559,6 +550,8 @@ async fn fail(state: &AppState, turn: &Turn, sink: &Sink, message: String) {
     sink.send(TurnEvent::Failed { message }).await;
 }
 
+/// Steps 2-4 of a turn, holding the agent. `Err`: the message the turn failed with (the
+/// caller reports it, then detaches whatever `attached` says).
 async fn locked_turn(
     state: &AppState,
     client: &LettaClient,
@@ -567,12 +560,11 @@ async fn locked_turn(
     stop: &mut watch::Receiver<bool>,
     attached: &mut Option<Attachment>,
     lease: &dyn AgentLease,
-) {
+) -> Result<(), String> {
     let rt = &state.blocks.turns;
     let lost = "This conversation lost its hold on the agent (the dashboard was paused too long); nothing more was sent.";
     if !lease.still_held().await {
-        fail(state, turn, sink, lost.into()).await;
-        return;
+        return Err(lost.to_string());
     }
     // 2. An earlier turn's block still on this agent (its detach failed, or its dashboard
     // process died): off first, or no turn. Holding the agent, no other turn can be using it.
@@ -581,15 +573,13 @@ async fn locked_turn(
             for row in rows {
                 if !detach_leftover(state, client, &row).await {
                     let message = "A persona block from an earlier conversation is still attached to this agent and could not be detached yet. Try again in a minute.".to_string();
-                    fail(state, turn, sink, message).await;
-                    return;
+                    return Err(message);
                 }
             }
         }
         Err(e) => {
             tracing::error!(error = %e, "chat journal read");
-            fail(state, turn, sink, AppError::Internal.to_string()).await;
-            return;
+            return Err(AppError::Internal.to_string());
         }
     }
 
@@ -616,8 +606,7 @@ async fn locked_turn(
                 } else {
                     message_of(e)
                 };
-                fail(state, turn, sink, message).await;
-                return;
+                return Err(message);
             }
         },
     };
@@ -633,8 +622,7 @@ async fn locked_turn(
         .await
         {
             tracing::error!(error = %e, "chat journal write");
-            fail(state, turn, sink, AppError::Internal.to_string()).await;
-            return;
+            return Err(AppError::Internal.to_string());
         }
         // From here on the block counts as attached: even a failed (or timed-out) attach may
         // have happened on the server, so the detach runs in any case.
@@ -644,8 +632,7 @@ async fn locked_turn(
         });
         rt.forget_blocks(&turn.agent_id);
         if !lease.still_held().await {
-            fail(state, turn, sink, lost.into()).await;
-            return;
+            return Err(lost.to_string());
         }
         match client
             .agents()
@@ -678,21 +665,18 @@ async fn locked_turn(
                     let message = format!(
                         "Another persona block, {label}, is attached to this agent outside the dashboard's chat, so nothing was sent. An operator can detach it on the agent's page."
                     );
-                    fail(state, turn, sink, message).await;
-                    return;
+                    return Err(message);
                 }
             }
             Err(e) => {
                 sink.note(|n| n.attach = Some("failed"));
-                fail(state, turn, sink, message_of(e)).await;
-                return;
+                return Err(message_of(e));
             }
         }
     }
     sink.send(TurnEvent::Sending { pre_attached }).await;
     if !lease.still_held().await {
-        fail(state, turn, sink, lost.into()).await;
-        return;
+        return Err(lost.to_string());
     }
 
     let message = [MessageCreate::user(
@@ -700,9 +684,10 @@ async fn locked_turn(
         Some(turn.identity_id.clone()),
     )];
     if turn.background {
-        background_turn(state, client, turn, sink, stop, &message, lease).await;
+        background_turn(state, client, turn, sink, stop, &message, lease).await
     } else {
         streamed_turn(state, client, turn, sink, stop, &message, lease).await;
+        Ok(())
     }
 }
 
@@ -907,14 +892,12 @@ async fn background_turn(
     stop: &mut watch::Receiver<bool>,
     message: &[MessageCreate],
     lease: &dyn AgentLease,
-) {
-    let run = match client.messages().send_async(&turn.agent_id, message).await {
-        Ok(run) => run,
-        Err(e) => {
-            fail(state, turn, sink, message_of(e)).await;
-            return;
-        }
-    };
+) -> Result<(), String> {
+    let run = client
+        .messages()
+        .send_async(&turn.agent_id, message)
+        .await
+        .map_err(message_of)?;
     if let Err(e) = db::chat::set_run(&state.db, &turn.id, &run.id).await {
         tracing::error!(error = %e, turn_id = turn.id, "background run id write");
     }
@@ -965,7 +948,7 @@ async fn background_turn(
                         true,
                     )
                     .await;
-                    return;
+                    return Ok(());
                 }
                 continue;
             }
@@ -1006,7 +989,7 @@ async fn background_turn(
                 true,
             )
             .await;
-            return;
+            return Ok(());
         }
         if tokio::time::Instant::now() > deadline + CANCEL_DRAIN {
             record_run(
@@ -1019,7 +1002,7 @@ async fn background_turn(
                 true,
             )
             .await;
-            return;
+            return Ok(());
         }
     }
 }

@@ -127,7 +127,9 @@ pub async fn overview_persons() -> Result<PersonsCard, AppError> {
 #[server(prefix = "/api", endpoint = "staff/overview/chat")]
 pub async fn overview_chat() -> Result<ChatCard, AppError> {
     let ctx = crate::auth::guard::require_role(crate::auth::Role::Staff).await?;
-    super::service::chat(&ctx).await
+    // The charts' days are the viewer's (UTC until the browser has said its zone once).
+    let tz = crate::components::time::viewer_tz().await;
+    super::service::chat(&ctx, tz).await
 }
 
 /// The last audit entries (operators and admins).

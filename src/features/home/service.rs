@@ -66,7 +66,13 @@ pub async fn persons(ctx: &Ctx) -> Result<PersonsCard, AppError> {
 }
 
 /// `n` buckets of `bucket_ms` ending with the one that holds `now_ms`.
-fn bars(counts: Vec<db::ledger::Bucket>, from: i64, bucket_ms: i64, n: usize) -> Bars {
+fn bars(
+    counts: Vec<db::ledger::Bucket>,
+    from: i64,
+    bucket_ms: i64,
+    n: usize,
+    offset_min: i32,
+) -> Bars {
     let mut bars = vec![(0, 0); n];
     for b in counts {
         if let Some(bar) = bars.get_mut(b.bucket as usize) {
@@ -77,10 +83,12 @@ fn bars(counts: Vec<db::ledger::Bucket>, from: i64, bucket_ms: i64, n: usize) ->
         from,
         bucket_ms,
         bars,
+        offset_min,
     }
 }
 
-pub async fn chat(ctx: &Ctx) -> Result<ChatCard, AppError> {
+/// `tz`: the viewer's offset (minutes east of UTC), in which the charts cut their days.
+pub async fn chat(ctx: &Ctx, tz: Option<i32>) -> Result<ChatCard, AppError> {
     let state = &ctx.state;
     let db = &state.db;
     // Instances' heartbeats are on the database's clock (see `Instance::now_ms`).
@@ -106,14 +114,14 @@ pub async fn chat(ctx: &Ctx) -> Result<ChatCard, AppError> {
         })
         .collect();
     let ops = if ctx.user.role >= Role::Operator {
-        Some(chat_ops(ctx, db::now_ms()).await?)
+        Some(chat_ops(ctx, db::now_ms(), tz.unwrap_or(0)).await?)
     } else {
         None
     };
     Ok(ChatCard { queues, mine, ops })
 }
 
-async fn chat_ops(ctx: &Ctx, now: i64) -> Result<ChatOps, AppError> {
+async fn chat_ops(ctx: &Ctx, now: i64, tz: i32) -> Result<ChatOps, AppError> {
     let db = &ctx.state.db;
     let journal = db::chat::attachments(db).await.map_err(internal)?;
     let mut stuck = 0;
@@ -129,7 +137,9 @@ async fn chat_ops(ctx: &Ctx, now: i64) -> Result<ChatOps, AppError> {
     let day = db::ledger::buckets(db, &all, day_from, day_from + DAY_MS, HOUR_MS)
         .await
         .map_err(internal)?;
-    let week_from = (now.div_euclid(DAY_MS) - 6) * DAY_MS;
+    // The viewer's days: from the local midnight six days ago.
+    let shift = i64::from(tz) * 60_000;
+    let week_from = ((now + shift).div_euclid(DAY_MS) - 6) * DAY_MS - shift;
     let week = db::ledger::buckets(db, &all, week_from, week_from + 7 * DAY_MS, DAY_MS)
         .await
         .map_err(internal)?;
@@ -149,8 +159,8 @@ async fn chat_ops(ctx: &Ctx, now: i64) -> Result<ChatOps, AppError> {
     Ok(ChatOps {
         attached: journal.len() as i64,
         stuck,
-        day: bars(day, day_from, HOUR_MS, 24),
-        week: bars(week, week_from, DAY_MS, 7),
+        day: bars(day, day_from, HOUR_MS, 24, tz),
+        week: bars(week, week_from, DAY_MS, 7, tz),
         failures,
     })
 }

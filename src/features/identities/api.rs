@@ -45,16 +45,11 @@ impl ListQuery {
     }
 
     pub fn page_size(&self) -> u32 {
-        if PAGE_SIZES.contains(&self.size) {
-            self.size
-        } else {
-            DEFAULT_PAGE_SIZE
-        }
+        page_size(self.size)
     }
 }
 
-pub const PAGE_SIZES: [u32; 4] = [10, 25, 50, 100];
-pub const DEFAULT_PAGE_SIZE: u32 = 25;
+pub use crate::components::pager::{page_size, DEFAULT_PAGE_SIZE, PAGE_SIZES};
 /// With a filter, the matches are counted by listing them (the server's count ignores filters);
 /// beyond this many the page says "more than".
 pub const MATCH_COUNT_CAP: u32 = 1000;

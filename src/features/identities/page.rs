@@ -6,10 +6,10 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use super::{
     api::{
-        get_identity, identity_agent_choices, list_identities, CreateIdentity, DeleteIdentity,
-        IdentityDetail, IdentityList, IdentitySaved, LinkIdentityAgent, ListQuery,
-        SetIdentityProperties, UnlinkIdentityAgent, UpdateIdentity, UpsertIdentity,
-        DEFAULT_PAGE_SIZE, PAGE_SIZES,
+        get_identity, identity_agent_choices, list_identities, AgentChoice, CreateIdentity,
+        DeleteIdentity, IdentityDetail, IdentityList, IdentitySaved, LinkIdentityAgent,
+        LinkedAgent, ListQuery, SetIdentityProperties, UnlinkIdentityAgent, UpdateIdentity,
+        UpsertIdentity,
     },
     editor::{
         error_of, focus, general_error, merged_errors, KindField, PropRows, PropertiesEditor,
@@ -23,8 +23,13 @@ use super::{
 use crate::{
     auth::Role,
     components::{
-        confirm::ConfirmButton, field::FormAlert, format::urlencode, layout::RequireRole,
-        toast::toast_outcome, toast::use_toasts,
+        confirm::ConfirmButton,
+        field::FormAlert,
+        layout::RequireRole,
+        link_card::{LinkCard, LinkItem, LinkWords},
+        pager::{Href, ListError, PageSizeField, Pager},
+        toast::toast_outcome,
+        toast::use_toasts,
     },
     error::AppError,
 };
@@ -51,28 +56,14 @@ pub fn IdentityPage() -> impl IntoView {
 
 /// The list's URL for a query: filters, page size and cursor live in the URL.
 fn list_href(q: &ListQuery) -> String {
-    let mut parts = vec![];
-    let mut push = |k: &str, v: &str| {
-        if !v.trim().is_empty() {
-            parts.push(format!("{k}={}", urlencode(v.trim())));
-        }
-    };
-    push("name", &q.name);
-    push("key", &q.key);
-    push(
-        "type",
-        q.identity_type.map(IdentityKind::as_str).unwrap_or(""),
-    );
-    if q.page_size() != DEFAULT_PAGE_SIZE {
-        push("size", &q.page_size().to_string());
-    }
-    push("after", q.after.as_deref().unwrap_or(""));
-    push("before", q.before.as_deref().unwrap_or(""));
-    if parts.is_empty() {
-        "/identities".into()
-    } else {
-        format!("/identities?{}", parts.join("&"))
-    }
+    Href::new("/identities")
+        .param("name", &q.name)
+        .param("key", &q.key)
+        .opt("type", q.identity_type.map(IdentityKind::as_str))
+        .size(q.size)
+        .opt("after", q.after.as_deref())
+        .opt("before", q.before.as_deref())
+        .build()
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {
@@ -123,7 +114,6 @@ fn Identities() -> impl IntoView {
         }
     };
     let current = move || list_query();
-    let size_now = move || current().page_size();
     let type_now = move || {
         current()
             .identity_type
@@ -168,15 +158,7 @@ fn Identities() -> impl IntoView {
                             .collect_view()}
                     </select>
                 </div>
-                <div class="field inline">
-                    <label for="identity-filter-size">"Per page"</label>
-                    <select id="identity-filter-size" name="size">
-                        {PAGE_SIZES
-                            .into_iter()
-                            .map(|n| view! { <option value=n.to_string() selected=move || size_now() == n>{n.to_string()}</option> })
-                            .collect_view()}
-                    </select>
-                </div>
+                <PageSizeField id="identity-filter-size" selected=Signal::derive(move || current().size)/>
                 <button type="submit" class="btn">"Filter"</button>
                 <a class="btn ghost" href="/identities">"Clear"</a>
             </form>
@@ -184,9 +166,8 @@ fn Identities() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let q = current();
                     match page.await {
-                        Err(e) => view! {
-                            <p class="form-error" role="alert">{e.to_string()}</p>
-                            <p><a class="btn" href=list_href(&ListQuery { after: None, before: None, ..q })>"First page"</a></p>
+                        Err(error) => view! {
+                            <ListError error first=list_href(&ListQuery { after: None, before: None, ..q })/>
                         }
                             .into_any(),
                         Ok(p) => view! { <IdentityTable page=p query=q/> }.into_any(),
@@ -259,11 +240,7 @@ fn IdentityTable(page: IdentityList, query: ListQuery) -> impl IntoView {
     view! {
         <p class="muted identity-count" data-testid="identity-count">{summary_text}</p>
         {body}
-        <nav class="pager" aria-label="Pages">
-            {first.map(|href| view! { <a class="btn ghost" href=href>"First page"</a> })}
-            {newer.map(|href| view! { <a class="btn" href=href>"← Newer"</a> })}
-            {older.map(|href| view! { <a class="btn" href=href>"Older →"</a> })}
-        </nav>
+        <Pager first newer older/>
     }
 }
 
@@ -628,11 +605,47 @@ fn PropertiesCard(current: RwSignal<IdentityDetail>) -> impl IntoView {
     }
 }
 
+const AGENT_LINKS: LinkWords = LinkWords {
+    heading_id: "identity-agents-h",
+    field_id: "identity-agent-search",
+    title: "Linked agents",
+    noun: "agent",
+    empty: "No agent is linked to this identity.",
+    search_aria: "Search agents to link",
+    search_label: "Find an agent to link",
+    placeholder: "Part of the agent's name",
+    search_button: "Find agents",
+    looking: "Looking for agents…",
+    no_match: "No agent matches.",
+};
+
+fn agent_item(a: LinkedAgent) -> LinkItem {
+    LinkItem {
+        code: a.id.clone(),
+        id: a.id,
+        name: a.name,
+        extra: None,
+        linked: true,
+    }
+}
+
+/// The agents search's results as the link card lists them.
+fn agent_choices(list: Vec<AgentChoice>) -> Vec<LinkItem> {
+    list.into_iter()
+        .map(|c| LinkItem {
+            code: c.id.clone(),
+            id: c.id,
+            name: c.name,
+            extra: None,
+            linked: c.linked,
+        })
+        .collect()
+}
+
 #[component]
 fn AgentsCard(current: RwSignal<IdentityDetail>) -> impl IntoView {
     let link = ServerAction::<LinkIdentityAgent>::new();
     let unlink = ServerAction::<UnlinkIdentityAgent>::new();
-    let search = RwSignal::new(String::new());
     let searched = RwSignal::new(None::<String>);
     let id = current.with_untracked(|d| d.id.clone());
     // Bumped after a link change: the links and the search results are read again.
@@ -646,7 +659,7 @@ fn AgentsCard(current: RwSignal<IdentityDetail>) -> impl IntoView {
                 async move {
                     match s {
                         None => Ok(vec![]),
-                        Some(s) => identity_agent_choices(id, s).await,
+                        Some(s) => identity_agent_choices(id, s).await.map(agent_choices),
                     }
                 }
             },
@@ -673,116 +686,23 @@ fn AgentsCard(current: RwSignal<IdentityDetail>) -> impl IntoView {
             }
         });
     }
-    let identity_name = move || current.with(|d| d.name.clone());
-    let unlink_id = id.clone();
-    let link_id = id.clone();
+    let (link_id, unlink_id) = (id.clone(), id);
     view! {
-        <section class="card" aria-labelledby="identity-agents-h">
-            <h2 id="identity-agents-h">"Linked agents"</h2>
-            {move || {
-                let agents = current.with(|d| d.agents.clone());
-                if agents.is_empty() {
-                    return view! { <p class="muted">"No agent is linked to this identity."</p> }.into_any();
-                }
-                let unlink_id = unlink_id.clone();
-                view! {
-                    <ul class="link-list">
-                        {agents
-                            .into_iter()
-                            .map(|a| {
-                                let (aid, name) = (a.id.clone(), a.name.clone());
-                                let iid = unlink_id.clone();
-                                view! {
-                                    <li>
-                                        <span class="link-name">{a.name.clone()}</span>
-                                        <code class="muted">{a.id.clone()}</code>
-                                        <ConfirmButton
-                                            label="Unlink"
-                                            aria_label=format!("Unlink agent {name}")
-                                            title=format!("Unlink {name}?")
-                                            message=format!("The agent {name} stays; it is no longer linked to {}.", identity_name())
-                                            confirm_label="Unlink"
-                                            on_confirm=Callback::new(move |_| {
-                                                unlink.dispatch(UnlinkIdentityAgent { id: iid.clone(), agent_id: aid.clone() });
-                                            })
-                                        />
-                                    </li>
-                                }
-                            })
-                            .collect_view()}
-                    </ul>
-                }
-                    .into_any()
-            }}
-            <form
-                class="toolbar link-search"
-                role="search"
-                aria-label="Search agents to link"
-                on:submit=move |ev| {
-                    ev.prevent_default();
-                    searched.set(Some(search.get_untracked()));
-                }
-            >
-                <div class="field inline">
-                    <label for="identity-agent-search">"Find an agent to link"</label>
-                    <input
-                        id="identity-agent-search"
-                        type="search"
-                        placeholder="Part of the agent's name"
-                        prop:value=search
-                        on:input=move |ev| search.set(event_target_value(&ev))
-                    />
-                </div>
-                <button type="submit" class="btn">"Find agents"</button>
-            </form>
-            <Transition fallback=|| view! { <p class="loading">"Looking for agents…"</p> }>
-                {move || {
-                    let link_id = link_id.clone();
-                    Suspend::new(async move {
-                        match (searched.get(), choices.await) {
-                            (None, _) => ().into_any(),
-                            (_, Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                            (Some(_), Ok(list)) if list.is_empty() => view! { <p class="muted">"No agent matches."</p> }.into_any(),
-                            (Some(_), Ok(list)) => view! {
-                                <ul class="link-list choices">
-                                    {list
-                                        .into_iter()
-                                        .map(|c| {
-                                            let (aid, iid, name) = (c.id.clone(), link_id.clone(), c.name.clone());
-                                            view! {
-                                                <li>
-                                                    <span class="link-name">{c.name.clone()}</span>
-                                                    <code class="muted">{c.id.clone()}</code>
-                                                    {if c.linked {
-                                                        view! { <span class="badge ok">"linked"</span> }.into_any()
-                                                    } else {
-                                                        view! {
-                                                            <button
-                                                                type="button"
-                                                                class="btn"
-                                                                aria-label=format!("Link agent {name}")
-                                                                disabled=link.pending()
-                                                                on:click=move |_| {
-                                                                    link.dispatch(LinkIdentityAgent { id: iid.clone(), agent_id: aid.clone() });
-                                                                }
-                                                            >
-                                                                "Link"
-                                                            </button>
-                                                        }
-                                                            .into_any()
-                                                    }}
-                                                </li>
-                                            }
-                                        })
-                                        .collect_view()}
-                                </ul>
-                            }
-                                .into_any(),
-                        }
-                    })
-                }}
-            </Transition>
-        </section>
+        <LinkCard
+            words=AGENT_LINKS
+            owner=Signal::derive(move || current.with(|d| d.name.clone()))
+            linked=Signal::derive(move || current.with(|d| d.agents.iter().cloned().map(agent_item).collect()))
+            can_edit=true
+            searched
+            choices
+            pending=link.pending()
+            on_link=Callback::new(move |agent_id| {
+                link.dispatch(LinkIdentityAgent { id: link_id.clone(), agent_id });
+            })
+            on_unlink=Callback::new(move |agent_id| {
+                unlink.dispatch(UnlinkIdentityAgent { id: unlink_id.clone(), agent_id });
+            })
+        />
     }
 }
 

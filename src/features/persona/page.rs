@@ -1,4 +1,3 @@
-use crate::components::time::Time;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_params_map};
@@ -10,8 +9,7 @@ use super::{
 use crate::{
     auth::Role,
     components::{
-        confirm::ConfirmButton,
-        diff::{ConflictDiff, VersionDiff},
+        block_edit::{ConflictChoice, VersionHistory},
         layout::use_user,
         toast::use_toasts,
     },
@@ -281,31 +279,17 @@ fn Editor(
             </div>
             <History history text restore person_id base can_edit/>
         </div>
-        {move || conflict.get().map(|server| {
-            let mine = text.get_untracked();
-            let theirs = server.value.clone();
-            let theirs2 = server.value.clone();
-            view! {
-                <section class="card conflict" role="alertdialog" aria-label="The block changed while you edited it">
-                    <h2>"The block changed while you edited it"</h2>
-                    <p>"Nothing was saved. The agent (or someone else) changed it since you opened the editor. Compare, then choose."</p>
-                    <ConflictDiff server=server.value.clone() mine=mine.clone()/>
-                    <div class="actions left">
-                        <button type="button" class="btn primary" on:click=move |_| do_save(theirs.clone())>"Keep mine"</button>
-                        <button type="button" class="btn" on:click=move |_| {
-                            text.set(theirs2.clone());
-                            base.set(theirs2.clone());
-                            conflict.set(None);
-                            to_form();
-                        }>"Take the server's"</button>
-                        <button type="button" class="btn" on:click=move |_| {
-                            base.set(server.value.clone());
-                            mode.set(Mode::Raw);
-                            conflict.set(None);
-                        }>"Merge by hand"</button>
-                    </div>
-                </section>
-            }
+        {move || conflict.get().map(|server| view! {
+            <ConflictChoice server=server.value text base
+                keep_mine=Callback::new(do_save)
+                on_take=Callback::new(move |_| {
+                    conflict.set(None);
+                    to_form();
+                })
+                on_merge=Callback::new(move |_| {
+                    mode.set(Mode::Raw);
+                    conflict.set(None);
+                })/>
         })}
     }
 }
@@ -319,46 +303,13 @@ fn History(
     base: RwSignal<String>,
     can_edit: bool,
 ) -> impl IntoView {
-    let open = RwSignal::new(None::<i64>);
     view! {
         <aside class="card history" aria-label="History">
             <h2>"History"</h2>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let versions = match history.await {
-                        Ok(v) => v,
-                        Err(e) => return view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
-                    };
-                    view! {
-                        <ol class="versions">
-                            {versions.into_iter().map(|v| {
-                                let id = v.id;
-                                let value = v.value.clone();
-                                view! {
-                                    <li>
-                                        <div class="version-head">
-                                            <span><Time ms=v.at/></span>
-                                            <span class="badge">{v.source.clone()}</span>
-                                            <span class="muted">{v.actor.clone().unwrap_or_else(|| "Letta".into())}</span>
-                                        </div>
-                                        <div class="actions left">
-                                            <button type="button" class="btn ghost" aria-expanded=move || (open.get() == Some(id)).to_string()
-                                                on:click=move |_| open.update(|o| *o = if *o == Some(id) { None } else { Some(id) })>"Diff with current"</button>
-                                            {can_edit.then(|| view! {
-                                                <ConfirmButton label="Restore" title="Restore this version?"
-                                                    message="The block gets this version's value (the current one stays in the history)."
-                                                    confirm_label="Restore"
-                                                    on_confirm=Callback::new(move |_| { restore.dispatch(RestorePersona { person_id, version_id: id, base: base.get_untracked() }); })/>
-                                            })}
-                                        </div>
-                                        {move || (open.get() == Some(id)).then(|| view! { <VersionDiff old=value.clone() current=text.get()/> })}
-                                    </li>
-                                }
-                            }).collect_view()}
-                        </ol>
-                    }.into_any()
-                })}
-            </Transition>
+            <VersionHistory history text can_edit
+                on_restore=Callback::new(move |version_id| {
+                    restore.dispatch(RestorePersona { person_id, version_id, base: base.get_untracked() });
+                })/>
         </aside>
     }
 }

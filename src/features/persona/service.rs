@@ -1,8 +1,8 @@
 use super::api::*;
 use crate::{
     auth::guard::Ctx,
-    blocks::{edit::Edit, history, persona},
-    db::{self, audit::Outcome},
+    blocks::{edit::Edit, history, persona, save::Saved},
+    db,
     error::AppError,
     state::AppState,
 };
@@ -63,30 +63,16 @@ pub async fn save(ctx: &Ctx, s: PersonaSave, source: &str) -> Result<SaveOutcome
         &ctx.user.username,
     )
     .await?;
-    let username = p.username.clone();
+    if let Some((action, outcome, detail)) = saved.audit(persona::AUDIT_PREFIX, source) {
+        ctx.audit(&action, Some(&p.username), outcome, Some(&detail))
+            .await;
+    }
     Ok(match saved {
-        persona::Saved::Conflict { block } => {
-            ctx.audit(
-                "persona.save",
-                Some(&username),
-                Outcome::Denied,
-                Some("conflict"),
-            )
-            .await;
-            SaveOutcome::Conflict {
-                server: state_of(p, block_id, block),
-            }
-        }
-        persona::Saved::Saved { block, chars } => {
-            ctx.audit(
-                &format!("persona.{source}"),
-                Some(&username),
-                Outcome::Ok,
-                Some(&format!("{chars} characters")),
-            )
-            .await;
-            SaveOutcome::Saved(state_of(p, block_id, block))
-        }
+        Saved::Conflict { now } => SaveOutcome::Conflict {
+            server: state_of(p, block_id, now),
+        },
+        Saved::Written { block, .. } => SaveOutcome::Saved(state_of(p, block_id, block)),
+        Saved::Refused(e) => return Err(e),
     })
 }
 

@@ -14,6 +14,7 @@ use crate::{
         field::{field_error, form_error, Field, FormAlert},
         format::urlencode,
         layout::use_user,
+        pager::Pager,
         textarea::TextArea,
         toast::{toast_outcome, use_toasts},
     },
@@ -36,13 +37,6 @@ pub fn health_label(h: &str) -> (&'static str, &'static str) {
 fn HealthBadge(#[prop(into)] health: String) -> impl IntoView {
     let (class, text) = health_label(&health);
     view! { <span class=class>{text}</span> }
-}
-
-/// The list's creation day (`2026-11-23`): a day, not a moment, so the list needs no zone
-/// conversion. This keeps the time component (and its browser code) out of the first load the
-/// budget counts; the person's own page shows the moment in the viewer's zone.
-fn created_day(ms: i64) -> String {
-    crate::components::format::datetime_utc(ms)[..10].to_string()
 }
 
 #[component]
@@ -137,7 +131,7 @@ pub fn PersonsPage() -> impl IntoView {
                                                 <th scope="col">"Username"</th>
                                                 <th scope="col">"Display name"</th>
                                                 <th scope="col">"Health"</th>
-                                                <th scope="col">"Created (UTC)"</th>
+                                                <th scope="col">"Created"</th>
                                             </tr>
                                         </thead>
                                         <tbody>
@@ -146,16 +140,13 @@ pub fn PersonsPage() -> impl IntoView {
                                                     <td><A href=format!("/persons/{}", s.id)>{s.username.clone()}</A></td>
                                                     <td>{s.display_name.clone()}</td>
                                                     <td><HealthBadge health=s.health.clone()/></td>
-                                                    <td class="nowrap" title="UTC">{created_day(s.created_at)}</td>
+                                                    <td class="nowrap"><Time ms=s.created_at day=true/></td>
                                                 </tr>
                                             }).collect_view()}
                                         </tbody>
                                     </table>
                                 </div>
-                                <nav class="pager" aria-label="Pages">
-                                    {first.map(|h| view! { <a class="btn" href=h>"First page"</a> })}
-                                    {next.map(|h| view! { <a class="btn" href=h>"Next page"</a> })}
-                                </nav>
+                                <Pager first=first older=next older_label="Next page"/>
                             }.into_any()
                         }
                     }

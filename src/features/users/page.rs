@@ -14,6 +14,7 @@ use crate::{
         field::{field_error, form_error, Field, FormAlert},
         format::urlencode,
         layout::{use_user, RequireRole},
+        pager::Pager,
         toast::toast_outcome,
     },
 };
@@ -120,10 +121,7 @@ fn Users() -> impl IntoView {
                                         </tbody>
                                     </table>
                                 </div>
-                                <nav class="pager" aria-label="Pages">
-                                    {first.then(|| view! { <a class="btn" href=href(&q, None)>"First page"</a> })}
-                                    {next.map(|n| view! { <a class="btn" href=href(&q, Some(&n))>"Next page"</a> })}
-                                </nav>
+                                <Pager first=first.then(|| href(&q, None)) older=next.map(|n| href(&q, Some(&n))) older_label="Next page"/>
                             }
                                 .into_any()
                         }
