@@ -7,9 +7,12 @@ use leptos::prelude::*;
 
 use super::api::*;
 use crate::{
-    components::{confirm::ConfirmButton, field::FormAlert, toast::use_toasts},
+    components::{
+        confirm::ConfirmButton,
+        field::{AreaField, FormAlert, FormCtl, TextField},
+        toast::use_toasts,
+    },
     error::AppError,
-    features::identities::editor::{error_of, focus, general_error, merged_errors, TextField},
 };
 
 /// Archival memory's page-level state: the list query and the submitted search.
@@ -208,16 +211,18 @@ fn ReplacePassage(
     let replace = ServerAction::<ReplacePassage>::new();
     let text = RwSignal::new(row.text.clone());
     let tags = RwSignal::new(row.tags.join(", "));
-    let attempted = RwSignal::new(false);
-    let server_err = RwSignal::new(None::<AppError>);
     let toasts = use_toasts();
     let input = move || PassageInput {
         text: text.get(),
         tags: tags.get(),
     };
-    let problems = move || passage_problems(&input());
-    let errors = merged_errors(attempted, problems, server_err);
-    let err = move |f: &'static str| Signal::derive(move || errors.with(|e| error_of(e, f)));
+    let form = {
+        let p = p.clone();
+        FormCtl::new(
+            move || passage_problems(&input()),
+            move |f| format!("{p}-{f}"),
+        )
+    };
     Effect::new(move |_| match replace.value().get() {
         Some(Ok(_)) => {
             toasts.success("Passage replaced (new passage added, old one deleted)");
@@ -225,34 +230,26 @@ fn ReplacePassage(
             context_version.update(|n| *n += 1);
             done.run(());
         }
-        Some(Err(e)) => server_err.set(Some(e)),
+        Some(Err(e)) => form.refused(e),
         None => {}
     });
     let (pid, aid) = (row.id.clone(), agent_id.clone());
-    let text_id = format!("{p}-text");
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        attempted.set(true);
-        server_err.set(None);
-        if !problems().is_empty() {
-            return;
+        if form.submit() {
+            replace.dispatch(ReplacePassage {
+                id: aid.clone(),
+                passage_id: pid.clone(),
+                input: input(),
+            });
         }
-        replace.dispatch(ReplacePassage {
-            id: aid.clone(),
-            passage_id: pid.clone(),
-            input: input(),
-        });
     };
     view! {
         <form class="replace-form" on:submit=submit novalidate aria-label="Replace passage">
-            <div class="field" class:invalid=move || err("text").get().is_some()>
-                <label for=text_id.clone()>"New text"</label>
-                <textarea id=text_id rows="3" prop:value=text on:input=move |ev| text.set(event_target_value(&ev))></textarea>
-                <p class="field-error">{move || err("text").get()}</p>
-            </div>
-            <TextField label="Tags" id=format!("{p}-tags") value=tags error=err("tags") hint="Comma-separated."/>
+            <AreaField label="New text" id=format!("{p}-text") value=text error=form.error("text")/>
+            <TextField label="Tags" id=format!("{p}-tags") value=tags error=form.error("tags") hint="Comma-separated."/>
             <p class="hint">"Replacing adds this text as a new passage (with a new date) and then deletes the old one."</p>
-            <FormAlert message=general_error(server_err)/>
+            <FormAlert message=form.general()/>
             <div class="actions left">
                 <button type="submit" class="btn primary" disabled=replace.pending()>{move || if replace.pending().get() { "Replacing…" } else { "Replace passage" }}</button>
                 <button type="button" class="btn" on:click=move |_| done.run(())>"Cancel"</button>
@@ -267,16 +264,12 @@ fn AddPassage(agent_id: String, res: ArchivalRes, context_version: RwSignal<u32>
     let add = ServerAction::<AddPassage>::new();
     let text = RwSignal::new(String::new());
     let tags = RwSignal::new(String::new());
-    let attempted = RwSignal::new(false);
-    let server_err = RwSignal::new(None::<AppError>);
     let toasts = use_toasts();
     let input = move || PassageInput {
         text: text.get(),
         tags: tags.get(),
     };
-    let problems = move || passage_problems(&input());
-    let errors = merged_errors(attempted, problems, server_err);
-    let err = move |f: &'static str| Signal::derive(move || errors.with(|e| error_of(e, f)));
+    let form = FormCtl::new(move || passage_problems(&input()), |f| format!("{P}-{f}"));
     Effect::new(move |_| match add.value().get() {
         Some(Ok(rows)) => {
             toasts.success(if rows.len() == 1 {
@@ -285,7 +278,7 @@ fn AddPassage(agent_id: String, res: ArchivalRes, context_version: RwSignal<u32>
                 format!("Added as {} passages (Letta split the text)", rows.len())
             });
             text.set(String::new());
-            attempted.set(false);
+            form.saved();
             res.query.update(|q| {
                 q.older_than = None;
                 q.newer_than = None;
@@ -293,38 +286,24 @@ fn AddPassage(agent_id: String, res: ArchivalRes, context_version: RwSignal<u32>
             res.changed();
             context_version.update(|n| *n += 1);
         }
-        Some(Err(e)) => {
-            if let AppError::Validation { field: Some(f), .. } = &e {
-                focus(format!("{P}-{f}"));
-            }
-            server_err.set(Some(e));
-        }
+        Some(Err(e)) => form.refused(e),
         None => {}
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        attempted.set(true);
-        server_err.set(None);
-        if let Some((f, _)) = problems().into_iter().next() {
-            focus(format!("{P}-{f}"));
-            return;
+        if form.submit() {
+            add.dispatch(AddPassage {
+                id: agent_id.clone(),
+                input: input(),
+            });
         }
-        add.dispatch(AddPassage {
-            id: agent_id.clone(),
-            input: input(),
-        });
     };
     view! {
         <form class="add-passage" on:submit=submit novalidate aria-label="Add a passage">
             <h3>"Add a passage"</h3>
-            <div class="field" class:invalid=move || err("text").get().is_some()>
-                <label for=format!("{P}-text")>"Text"</label>
-                <textarea id=format!("{P}-text") rows="3" prop:value=text on:input=move |ev| text.set(event_target_value(&ev))
-                    aria-invalid=move || err("text").get().map(|_| "true") aria-describedby=format!("{P}-text-err")></textarea>
-                <p class="field-error" id=format!("{P}-text-err")>{move || err("text").get()}</p>
-            </div>
-            <TextField label="Tags" id=format!("{P}-tags") value=tags error=err("tags") hint="Comma-separated, e.g. preferences, billing."/>
-            <FormAlert message=general_error(server_err)/>
+            <AreaField label="Text" id=format!("{P}-text") value=text error=form.error("text")/>
+            <TextField label="Tags" id=format!("{P}-tags") value=tags error=form.error("tags") hint="Comma-separated, e.g. preferences, billing."/>
+            <FormAlert message=form.general()/>
             <div class="actions left">
                 <button type="submit" class="btn primary" disabled=add.pending()>{move || if add.pending().get() { "Adding… (embedding the text)" } else { "Add passage" }}</button>
             </div>
@@ -341,7 +320,6 @@ fn SearchForm(res: ArchivalRes) -> impl IntoView {
     let match_all = RwSignal::new(false);
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
-    let attempted = RwSignal::new(false);
     let input = move || SearchInput {
         query: query.get(),
         top_k: top_k.get(),
@@ -354,26 +332,19 @@ fn SearchForm(res: ArchivalRes) -> impl IntoView {
         tz_to: crate::components::time::day_after(&to.get())
             .and_then(|d| crate::components::time::browser_offset_on(&d)),
     };
-    let problems = move || search_problems(&input());
-    let server_err = RwSignal::new(None::<AppError>);
-    Effect::new(move |_| {
-        if let Some(Err(e)) = res.results.get() {
-            server_err.set(Some(e));
-        } else {
-            server_err.set(None);
-        }
+    let form = FormCtl::new(move || search_problems(&input()), |f| format!("{P}-{f}"));
+    // The search runs as a resource: its refusal is the form's server answer.
+    Effect::new(move |_| match res.results.get() {
+        Some(Err(e)) => form.refused(e),
+        _ => form.server().set(None),
     });
-    let errors = merged_errors(attempted, problems, server_err);
-    let err = move |f: &'static str| Signal::derive(move || errors.with(|e| error_of(e, f)));
+    let err = move |f: &'static str| form.error(f);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        attempted.set(true);
-        if let Some((f, _)) = problems().into_iter().next() {
-            focus(format!("{P}-{f}"));
-            return;
+        if form.submit() {
+            res.search.set(Some(input()));
+            res.search_version.update(|n| *n += 1);
         }
-        res.search.set(Some(input()));
-        res.search_version.update(|n| *n += 1);
     };
     view! {
         <form class="search-passages" role="search" aria-label="Semantic search" on:submit=submit novalidate>
@@ -394,10 +365,10 @@ fn SearchForm(res: ArchivalRes) -> impl IntoView {
                 <TextField label="From" id=format!("{P}-from") value=from error=err("from") kind="date"/>
                 <TextField label="To" id=format!("{P}-to") value=to error=err("to") kind="date"/>
             </div>
-            <FormAlert message=general_error(server_err)/>
+            <FormAlert message=form.general()/>
             <div class="actions left">
                 <button type="submit" class="btn primary">"Search"</button>
-                <button type="button" class="btn ghost" on:click=move |_| { res.search.set(None); attempted.set(false); }>"Clear results"</button>
+                <button type="button" class="btn ghost" on:click=move |_| { res.search.set(None); form.saved(); }>"Clear results"</button>
             </div>
         </form>
     }

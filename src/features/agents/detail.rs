@@ -12,19 +12,17 @@ use super::{
     archival::{ArchivalCard, ArchivalRes},
     blocks::{BlocksCard, BlocksRes},
     context::ContextCard,
-    page::AreaField,
 };
 use crate::{
     auth::Role,
     components::{
         confirm::ConfirmButton,
-        field::FormAlert,
+        field::{AreaField, FormAlert, FormCtl, TextField},
         layout::{use_user, RequireRole},
         link_card::{LinkCard, LinkItem, LinkWords},
         toast::{toast_outcome, use_toasts},
     },
     error::AppError,
-    features::identities::editor::{error_of, focus, general_error, merged_errors, TextField},
 };
 
 #[component]
@@ -150,17 +148,13 @@ fn DetailsCard(current: RwSignal<AgentDetail>) -> impl IntoView {
     let name = RwSignal::new(start.name.clone());
     let description = RwSignal::new(start.description.clone());
     let tags = RwSignal::new(start.tags.join(", "));
-    let attempted = RwSignal::new(false);
-    let server_err = RwSignal::new(None::<AppError>);
     let toasts = use_toasts();
     let input = move || AgentEditInput {
         name: name.get(),
         description: description.get(),
         tags: tags.get(),
     };
-    let problems = move || edit_problems(&input());
-    let errors = merged_errors(attempted, problems, server_err);
-    let err = move |f: &'static str| Signal::derive(move || errors.with(|e| error_of(e, f)));
+    let form = FormCtl::new(move || edit_problems(&input()), |f| format!("{P}-{f}"));
     Effect::new(move |_| match save.value().get() {
         Some(Ok(s)) => {
             toasts.success(format!("Saved {}", s.name));
@@ -174,38 +168,29 @@ fn DetailsCard(current: RwSignal<AgentDetail>) -> impl IntoView {
                 d.description = i.description.trim().to_string();
                 d.tags = parse_tags(&i.tags);
             });
-            attempted.set(false);
+            form.saved();
         }
-        Some(Err(e)) => {
-            if let AppError::Validation { field: Some(f), .. } = &e {
-                focus(format!("{P}-{f}"));
-            }
-            server_err.set(Some(e));
-        }
+        Some(Err(e)) => form.refused(e),
         None => {}
     });
     let id = start.id.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        attempted.set(true);
-        server_err.set(None);
-        if let Some((f, _)) = problems().into_iter().next() {
-            focus(format!("{P}-{f}"));
-            return;
+        if form.submit() {
+            save.dispatch(EditAgent {
+                id: id.clone(),
+                input: input(),
+            });
         }
-        save.dispatch(EditAgent {
-            id: id.clone(),
-            input: input(),
-        });
     };
     view! {
         <section class="card" aria-labelledby="agent-details-h">
             <h2 id="agent-details-h">"Name, description and tags"</h2>
             <form on:submit=submit novalidate aria-label="Agent details">
-                <TextField label="Name" id=format!("{P}-name") value=name error=err("name") required=true/>
-                <AreaField label="Description" id=format!("{P}-description") value=description error=err("description") rows=2/>
-                <TextField label="Tags" id=format!("{P}-tags") value=tags error=err("tags") hint="Comma-separated."/>
-                <FormAlert message=general_error(server_err)/>
+                <TextField label="Name" id=format!("{P}-name") value=name error=form.error("name") required=true/>
+                <AreaField label="Description" id=format!("{P}-description") value=description error=form.error("description") rows=2/>
+                <TextField label="Tags" id=format!("{P}-tags") value=tags error=form.error("tags") hint="Comma-separated."/>
+                <FormAlert message=form.general()/>
                 <div class="actions">
                     <button type="submit" class="btn primary" disabled=save.pending()>
                         {move || if save.pending().get() { "Saving…" } else { "Save" }}

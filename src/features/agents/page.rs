@@ -14,13 +14,12 @@ use super::model::{new_agent_problems, DEFAULT_BLOCK_LIMIT};
 use crate::{
     auth::Role,
     components::{
-        field::FormAlert,
+        field::{focus, AreaField, FormAlert, FormCtl, TextField},
         layout::{use_user, RequireRole},
         pager::{Href, ListError, PageSizeField, Pager},
         toast::use_toasts,
     },
     error::AppError,
-    features::identities::editor::{error_of, focus, general_error, merged_errors, TextField},
 };
 
 #[component]
@@ -195,36 +194,6 @@ fn AgentTable(page: AgentPage, query: AgentListQuery) -> impl IntoView {
     }
 }
 
-/// A labelled textarea bound to a signal, its message beside it.
-#[component]
-pub fn AreaField(
-    label: &'static str,
-    id: String,
-    value: RwSignal<String>,
-    #[prop(into)] error: Signal<Option<String>>,
-    #[prop(optional)] hint: Option<&'static str>,
-    #[prop(default = 3)] rows: u32,
-) -> impl IntoView {
-    let err_id = format!("{id}-err");
-    let hint_id = format!("{id}-hint");
-    let described = format!("{hint_id} {err_id}");
-    view! {
-        <div class="field" class:invalid=move || error.get().is_some()>
-            <label for=id.clone()>{label}</label>
-            <textarea
-                id=id
-                rows=rows
-                prop:value=value
-                on:input=move |ev| value.set(event_target_value(&ev))
-                aria-invalid=move || error.get().map(|_| "true")
-                aria-describedby=described
-            ></textarea>
-            {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
-            <p class="field-error" id=err_id>{move || error.get()}</p>
-        </div>
-    }
-}
-
 /// A labelled select over the server's model handles.
 #[component]
 fn ModelField(
@@ -292,8 +261,6 @@ fn NewAgentDialog(
     let system = RwSignal::new(String::new());
     let blocks = RwSignal::new(Vec::<BlockRow>::new());
     let next = StoredValue::new(0u64);
-    let attempted = RwSignal::new(false);
-    let server_err = RwSignal::new(None::<AppError>);
     let navigate = use_navigate();
     let toasts = use_toasts();
 
@@ -330,9 +297,11 @@ fn NewAgentDialog(
             })
             .collect(),
     };
-    let problems = move || new_agent_problems(&input());
-    let errors = merged_errors(attempted, problems, server_err);
-    let err = move |f: String| Signal::derive(move || errors.with(|e| error_of(e, &f)));
+    let form = FormCtl::new(
+        move || new_agent_problems(&input()),
+        move |f| field_id(&f, &blocks.get_untracked()),
+    );
+    let err = move |f: String| form.error(f);
     let close = move || {
         if let Some(d) = dialog.get() {
             d.close();
@@ -344,23 +313,14 @@ fn NewAgentDialog(
             close();
             navigate(&format!("/agents/{id}"), Default::default());
         }
-        Some(Err(e)) => {
-            if let AppError::Validation { field: Some(f), .. } = &e {
-                focus(field_id(f, &blocks.get_untracked()));
-            }
-            server_err.set(Some(e));
-        }
+        Some(Err(e)) => form.refused(e),
         None => {}
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        attempted.set(true);
-        server_err.set(None);
-        if let Some((f, _)) = problems().into_iter().next() {
-            focus(field_id(&f, &blocks.get_untracked()));
-            return;
+        if form.submit() {
+            create.dispatch(CreateAgent { input: input() });
         }
-        create.dispatch(CreateAgent { input: input() });
     };
     let add_block = move |_| {
         let uid = next.get_value();
@@ -415,7 +375,7 @@ fn NewAgentDialog(
                     </For>
                     <button type="button" class="btn" on:click=add_block>"Add a block"</button>
                 </fieldset>
-                <FormAlert message=general_error(server_err)/>
+                <FormAlert message=form.general()/>
                 <div class="actions">
                     <button type="button" class="btn" on:click=move |_| close()>"Cancel"</button>
                     <button type="submit" class="btn primary" disabled=create.pending()>

@@ -1,116 +1,14 @@
-//! The form pieces the identity screens share: a controlled text field with its message, and
-//! the properties editor (rows of key, type, value; add and remove).
-//!
-//! Errors come in as (field, message) pairs, the same names the server uses
-//! (`identifier_key`, `properties.2.value`, ...), so a message from either side lands beside
-//! its field.
+//! The identity screens' own form pieces: the type choice and the properties editor (rows of
+//! key, type, value; add and remove). The general ones are in `components::field`.
 
 use leptos::prelude::*;
 
 use super::model::{prop_field, PropKind, PropertyInput};
-use crate::error::AppError;
+use crate::{
+    components::field::{error_of, focus},
+    error::AppError,
+};
 
-/// The message for `field`, if any.
-pub fn error_of(errors: &[(String, String)], field: &str) -> Option<String> {
-    errors
-        .iter()
-        .find(|(f, _)| f == field)
-        .map(|(_, m)| m.clone())
-}
-
-/// Client-side problems once the user has tried to submit, else the server's field error.
-pub fn merged_errors(
-    attempted: RwSignal<bool>,
-    problems: impl Fn() -> Vec<(String, String)> + Send + Sync + 'static,
-    server: RwSignal<Option<AppError>>,
-) -> Signal<Vec<(String, String)>> {
-    Signal::derive(move || {
-        if attempted.get() {
-            let p = problems();
-            if !p.is_empty() {
-                return p;
-            }
-        }
-        match server.get() {
-            Some(AppError::Validation {
-                field: Some(f),
-                message,
-            }) => vec![(f, message)],
-            _ => vec![],
-        }
-    })
-}
-
-/// The form-level message: a server error that belongs to no field.
-pub fn general_error(server: RwSignal<Option<AppError>>) -> Signal<Option<String>> {
-    Signal::derive(move || match server.get() {
-        Some(AppError::Validation { field: Some(_), .. }) | None => None,
-        Some(e) => Some(e.to_string()),
-    })
-}
-
-/// Moves the keyboard focus to an element (the first invalid field after a refused submit).
-pub fn focus(id: String) {
-    #[cfg(feature = "hydrate")]
-    request_animation_frame(move || {
-        use wasm_bindgen::JsCast;
-        if let Some(el) = document()
-            .get_element_by_id(&id)
-            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-        {
-            let _ = el.focus();
-        }
-    });
-    #[cfg(not(feature = "hydrate"))]
-    let _ = id;
-}
-
-/// A labelled text input bound to a signal, its message beside it.
-#[component]
-pub fn TextField(
-    label: &'static str,
-    id: String,
-    value: RwSignal<String>,
-    #[prop(into)] error: Signal<Option<String>>,
-    #[prop(optional)] hint: Option<&'static str>,
-    #[prop(optional)] required: bool,
-    #[prop(optional)] kind: Option<&'static str>,
-) -> impl IntoView {
-    let err_id = format!("{id}-err");
-    let hint_id = format!("{id}-hint");
-    let described = {
-        let (err_id, hint_id) = (err_id.clone(), hint_id.clone());
-        move || {
-            let mut ids = vec![];
-            if hint.is_some() {
-                ids.push(hint_id.clone());
-            }
-            if error.get().is_some() {
-                ids.push(err_id.clone());
-            }
-            (!ids.is_empty()).then(|| ids.join(" "))
-        }
-    };
-    view! {
-        <div class="field" class:invalid=move || error.get().is_some()>
-            <label for=id.clone()>{label}</label>
-            <input
-                id=id
-                type=kind.unwrap_or("text")
-                autocomplete="off"
-                required=required
-                prop:value=value
-                on:input=move |ev| value.set(event_target_value(&ev))
-                aria-invalid=move || error.get().map(|_| "true")
-                aria-describedby=described
-            />
-            {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
-            <p class="field-error" id=err_id>{move || error.get()}</p>
-        </div>
-    }
-}
-
-/// A labelled select of identity types bound to a signal (holding the type's text).
 #[component]
 pub fn KindField(
     id: String,

@@ -11,10 +11,7 @@ use super::{
         LinkedAgent, ListQuery, SetIdentityProperties, UnlinkIdentityAgent, UpdateIdentity,
         UpsertIdentity,
     },
-    editor::{
-        error_of, focus, general_error, merged_errors, KindField, PropRows, PropertiesEditor,
-        TextField,
-    },
+    editor::{KindField, PropRows, PropertiesEditor},
     model::{
         details_problems, property_problems, IdentityDetailsInput, IdentityInput, IdentityKind,
         PropertiesInput,
@@ -24,7 +21,7 @@ use crate::{
     auth::Role,
     components::{
         confirm::ConfirmButton,
-        field::FormAlert,
+        field::{FormAlert, FormCtl, TextField},
         layout::RequireRole,
         link_card::{LinkCard, LinkItem, LinkWords},
         pager::{Href, ListError, PageSizeField, Pager},
@@ -258,8 +255,6 @@ fn IdentityDialog(
     let name = RwSignal::new(String::new());
     let kind = RwSignal::new("user".to_string());
     let props = PropRows::new(&[]);
-    let attempted = RwSignal::new(false);
-    let server_err = RwSignal::new(None::<AppError>);
     let toasts = use_toasts();
 
     let input = move || IdentityInput {
@@ -274,8 +269,8 @@ fn IdentityDialog(
         p.extend(property_problems(&i.properties));
         p
     };
-    let errors = merged_errors(attempted, problems, server_err);
-    let err = move |f: &'static str| Signal::derive(move || errors.with(|e| error_of(e, f)));
+    let form = FormCtl::new(problems, move |f| field_id(P, &f, props));
+    let err = move |f: &'static str| form.error(f);
     let close = move || {
         if let Some(d) = dialog.get() {
             d.close();
@@ -295,20 +290,11 @@ fn IdentityDialog(
             name.set(String::new());
             kind.set("user".into());
             props.reset(&[]);
-            attempted.set(false);
-            server_err.set(None);
+            form.saved();
             close();
             on_saved.run(());
         }
-        Err(e) => {
-            if let Some(f) = match &e {
-                AppError::Validation { field: Some(f), .. } => Some(f.clone()),
-                _ => None,
-            } {
-                focus(field_id(P, &f, props));
-            }
-            server_err.set(Some(e));
-        }
+        Err(e) => form.refused(e),
     };
     Effect::new(move |_| {
         if let Some(r) = create.value().get() {
@@ -323,11 +309,7 @@ fn IdentityDialog(
     let pending = move || create.pending().get() || upsert.pending().get();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        attempted.set(true);
-        server_err.set(None);
-        let first = problems().into_iter().next();
-        if let Some((f, _)) = first {
-            focus(field_id(P, &f, props));
+        if !form.submit() {
             return;
         }
         let input = input();
@@ -363,8 +345,8 @@ fn IdentityDialog(
                     <TextField label="Name" id=format!("{P}-name") value=name error=err("name") required=true/>
                     <KindField id=format!("{P}-type") value=kind error=err("identity_type")/>
                 </div>
-                <PropertiesEditor prefix=P state=props errors server_error=server_err/>
-                <FormAlert message=general_error(server_err)/>
+                <PropertiesEditor prefix=P state=props errors=form.errors() server_error=form.server()/>
+                <FormAlert message=form.general()/>
                 <div class="actions">
                     <button type="button" class="btn" on:click=move |_| close()>"Cancel"</button>
                     <button type="submit" class="btn primary" disabled=pending>
@@ -455,12 +437,12 @@ fn DetailsCard(current: RwSignal<IdentityDetail>) -> impl IntoView {
     let key = RwSignal::new(start.identifier_key.clone());
     let name = RwSignal::new(start.name.clone());
     let kind = RwSignal::new(start.identity_type.as_str().to_string());
-    let attempted = RwSignal::new(false);
-    let server_err = RwSignal::new(None::<AppError>);
     let toasts = use_toasts();
-    let problems = move || details_problems(&key.get(), &name.get(), &kind.get());
-    let errors = merged_errors(attempted, problems, server_err);
-    let err = move |f: &'static str| Signal::derive(move || errors.with(|e| error_of(e, f)));
+    let form = FormCtl::new(
+        move || details_problems(&key.get(), &name.get(), &kind.get()),
+        |f| format!("{P}-{}", short(&f)),
+    );
+    let err = move |f: &'static str| form.error(f);
     Effect::new(move |_| match update.value().get() {
         Some(Ok(s)) => {
             toasts.success(format!("Saved {} ({})", s.name, s.identifier_key));
@@ -474,23 +456,15 @@ fn DetailsCard(current: RwSignal<IdentityDetail>) -> impl IntoView {
             });
             key.set(s.identifier_key);
             name.set(s.name);
-            attempted.set(false);
+            form.saved();
         }
-        Some(Err(e)) => {
-            if let Some(f) = e_field(&e) {
-                focus(format!("{P}-{}", short(&f)));
-            }
-            server_err.set(Some(e));
-        }
+        Some(Err(e)) => form.refused(e),
         None => {}
     });
     let id = start.id.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        attempted.set(true);
-        server_err.set(None);
-        if let Some((f, _)) = problems().into_iter().next() {
-            focus(format!("{P}-{}", short(&f)));
+        if !form.submit() {
             return;
         }
         update.dispatch(UpdateIdentity {
@@ -509,7 +483,7 @@ fn DetailsCard(current: RwSignal<IdentityDetail>) -> impl IntoView {
                 <TextField label="Identifier key" id=format!("{P}-key") value=key error=err("identifier_key") required=true/>
                 <TextField label="Name" id=format!("{P}-name") value=name error=err("name") required=true/>
                 <KindField id=format!("{P}-type") value=kind error=err("identity_type")/>
-                <FormAlert message=general_error(server_err)/>
+                <FormAlert message=form.general()/>
                 <div class="actions">
                     <button type="submit" class="btn primary" disabled=update.pending()>
                         {move || if update.pending().get() { "Saving…" } else { "Save details" }}
@@ -517,13 +491,6 @@ fn DetailsCard(current: RwSignal<IdentityDetail>) -> impl IntoView {
                 </div>
             </form>
         </section>
-    }
-}
-
-fn e_field(e: &AppError) -> Option<String> {
-    match e {
-        AppError::Validation { field: Some(f), .. } => Some(f.clone()),
-        _ => None,
     }
 }
 
@@ -542,11 +509,11 @@ fn PropertiesCard(current: RwSignal<IdentityDetail>) -> impl IntoView {
     let save = ServerAction::<SetIdentityProperties>::new();
     let start = current.get_untracked();
     let props = PropRows::new(&start.properties);
-    let attempted = RwSignal::new(false);
-    let server_err = RwSignal::new(None::<AppError>);
     let toasts = use_toasts();
-    let problems = move || property_problems(&props.inputs());
-    let errors = merged_errors(attempted, problems, server_err);
+    let form = FormCtl::new(
+        move || property_problems(&props.inputs()),
+        move |f| field_id(P, &f, props),
+    );
     let dirty = move || current.with(|d| props.inputs() != d.properties);
     Effect::new(move |_| match save.value().get() {
         Some(Ok(p)) => {
@@ -556,23 +523,15 @@ fn PropertiesCard(current: RwSignal<IdentityDetail>) -> impl IntoView {
             ));
             props.reset(&p);
             current.update(|d| d.properties = p);
-            attempted.set(false);
+            form.saved();
         }
-        Some(Err(e)) => {
-            if let Some(f) = e_field(&e) {
-                focus(field_id(P, &f, props));
-            }
-            server_err.set(Some(e));
-        }
+        Some(Err(e)) => form.refused(e),
         None => {}
     });
     let id = start.id.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        attempted.set(true);
-        server_err.set(None);
-        if let Some((f, _)) = problems().into_iter().next() {
-            focus(field_id(P, &f, props));
+        if !form.submit() {
             return;
         }
         save.dispatch(SetIdentityProperties {
@@ -584,15 +543,14 @@ fn PropertiesCard(current: RwSignal<IdentityDetail>) -> impl IntoView {
     };
     let undo = move |_| {
         current.with_untracked(|d| props.reset(&d.properties));
-        attempted.set(false);
-        server_err.set(None);
+        form.saved();
     };
     view! {
         <section class="card wide-card" aria-labelledby="identity-props-h">
             <h2 id="identity-props-h">"Properties"</h2>
             <form on:submit=submit novalidate aria-label="Identity properties">
-                <PropertiesEditor prefix=P state=props errors server_error=server_err/>
-                <FormAlert message=general_error(server_err)/>
+                <PropertiesEditor prefix=P state=props errors=form.errors() server_error=form.server()/>
+                <FormAlert message=form.general()/>
                 <div class="actions">
                     {move || dirty().then(|| view! { <span class="muted unsaved">"Unsaved changes"</span> })}
                     <button type="button" class="btn" on:click=undo disabled=move || !dirty()>"Undo changes"</button>
