@@ -42,13 +42,7 @@ use crate::{
 const KEY_FILE: &str = "secret.key";
 
 /// The tables whose row counts a backup and a restore print: what an operator recognises.
-const COUNTED: [&str; 5] = [
-    "users",
-    "persons",
-    "persona_versions",
-    "block_versions",
-    "audit_log",
-];
+const COUNTED: [&str; 4] = ["users", "persons", "block_history", "audit_log"];
 
 /// These commands copy SQLite files; a Postgres database has its own tools.
 fn sqlite_only(config: &Config, command: &str) -> Result<(), BoxError> {
@@ -489,7 +483,7 @@ pub(crate) fn current_key(config: &Config) -> Result<Key, BoxError> {
     }
     if let Some(hex) = &config.secret_key_hex {
         return Ok(Key::Environment(SecretBox::load(
-            Some(hex),
+            Some(secrecy::ExposeSecret::expose_secret(hex)),
             &config.data_dir,
         )?));
     }

@@ -11,7 +11,7 @@
 //! writer already serialises) the function says so at the branch.
 
 pub mod audit;
-pub mod block_versions;
+pub mod block_history;
 pub mod chat;
 pub mod instances;
 pub mod ledger;

@@ -89,7 +89,7 @@ async fn insert_tx(db: &Db, p: &NewPerson<'_>) -> Result<PersonRow, sqlx::Error>
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO persona_versions (person_id, value, source, actor, at) \
+            "INSERT INTO block_history (person_id, value, source, actor, at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(row.id)
@@ -329,68 +329,6 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), sqlx::Error> {
     )
     .await?;
     Ok(())
-}
-
-/// The newest value of the person's block the dashboard knows (wrote or saw).
-pub async fn last_known_value(db: &Db, person_id: i64) -> Result<Option<String>, sqlx::Error> {
-    crate::with_pool!(db, |pool| sqlx::query_scalar(
-        "SELECT value FROM persona_versions WHERE person_id = $1 ORDER BY id DESC LIMIT 1",
-    )
-    .bind(person_id)
-    .fetch_optional(pool)
-    .await)
-}
-
-pub async fn add_version(
-    db: &Db,
-    person_id: i64,
-    value: &str,
-    source: &str,
-    actor: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    crate::with_pool!(db, |pool| {
-        sqlx::query("INSERT INTO persona_versions (person_id, value, source, actor, at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(person_id)
-        .bind(value)
-        .bind(source)
-        .bind(actor)
-        .bind(super::now_ms())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
-    })?;
-    Ok(())
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct VersionRow {
-    pub id: i64,
-    pub at: i64,
-    pub source: String,
-    pub actor: Option<String>,
-    pub value: String,
-}
-
-/// The person's block history, newest first (bounded: the editor shows the latest 100).
-pub async fn versions(db: &Db, person_id: i64) -> Result<Vec<VersionRow>, sqlx::Error> {
-    crate::with_pool!(db, |pool| {
-        sqlx::query_as(
-        "SELECT id, at, source, actor, value FROM persona_versions WHERE person_id = $1 ORDER BY id DESC LIMIT 100",
-    )
-    .bind(person_id)
-    .fetch_all(pool)
-    .await
-    })
-}
-
-pub async fn version(db: &Db, person_id: i64, id: i64) -> Result<Option<String>, sqlx::Error> {
-    crate::with_pool!(db, |pool| sqlx::query_scalar(
-        "SELECT value FROM persona_versions WHERE person_id = $1 AND id = $2"
-    )
-    .bind(person_id)
-    .bind(id)
-    .fetch_optional(pool)
-    .await)
 }
 
 /// The shared "Verify all" pass (`persons_verify`, one row).

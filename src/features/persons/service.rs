@@ -6,6 +6,7 @@ use super::{
 };
 use crate::{
     auth::guard::Ctx,
+    blocks::history,
     db::{
         self,
         audit::Outcome,
@@ -498,9 +499,14 @@ async fn check(
         }
         Err(e) => return unreachable(e),
     };
-    if let Ok(Some(last)) = db::persons::last_known_value(&state.db, p.id).await {
+    // A value the history has not seen yet (the agent wrote it) is kept as observed; a check
+    // does not fail for the history's sake, but a failed write is logged.
+    let person = history::Of::Person(p.id);
+    if let Ok(Some(last)) = history::last_known(&state.db, person).await {
         if last != block.value {
-            let _ = db::persons::add_version(&state.db, p.id, &block.value, "observed", None).await;
+            if let Err(e) = history::add(&state.db, person, &block.value, "observed", None).await {
+                tracing::warn!(error = %e, person = p.id, "persona history write");
+            }
         }
     }
     let label = block_label(&p.username);
@@ -634,7 +640,7 @@ pub async fn repair(ctx: &Ctx, id: i64, action: RepairAction) -> Result<PersonDe
             }
         }
         RepairAction::RecreateBlock => {
-            let value = db::persons::last_known_value(db, p.id)
+            let value = history::last_known(db, history::Of::Person(p.id))
                 .await?
                 .unwrap_or_else(|| initial_persona(&p.display_name));
             let mut saga = Saga::begin(db, &client, "person.repair");
@@ -657,7 +663,14 @@ pub async fn repair(ctx: &Ctx, id: i64, action: RepairAction) -> Result<PersonDe
                 }
             };
             db::persons::set_block(db, p.id, Some(&block_id)).await?;
-            db::persons::add_version(db, p.id, &value, "restore", Some(&ctx.user.username)).await?;
+            history::add(
+                db,
+                history::Of::Person(p.id),
+                &value,
+                "restore",
+                Some(&ctx.user.username),
+            )
+            .await?;
             saga.complete().await?;
         }
         RepairAction::RecreateIdentity => {
