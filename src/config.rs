@@ -5,6 +5,8 @@
 
 use std::{path::PathBuf, time::Duration};
 
+use secrecy::SecretString;
+
 pub const DEFAULT_PERSONA_LIMIT: i64 = 5000;
 /// Running plus waiting chat turns per user: a few tabs or background runs, not a queue that
 /// keeps everyone else waiting.
@@ -22,12 +24,12 @@ pub struct Config {
     /// Connections in the Postgres pool (unused on SQLite).
     pub db_max_connections: u32,
     /// 32-byte key (hex) for encrypting secrets at rest; if absent a key file is used.
-    pub secret_key_hex: Option<String>,
+    pub secret_key_hex: Option<SecretString>,
     /// A key file outside the data directory (`LETTA_ADMIN_SECRET_KEY_FILE`, e.g. a mounted
     /// secret every replica shares): read, never created.
     pub secret_key_file: Option<PathBuf>,
     pub letta_base_url: Option<String>,
-    pub letta_password: Option<String>,
+    pub letta_password: Option<SecretString>,
     /// Set the `Secure` flag on the session cookie (serve over https).
     pub cookie_secure: bool,
     pub session_idle: Duration,
@@ -50,7 +52,7 @@ pub struct Config {
     /// turns lose their agents and its attached blocks are swept by the others.
     pub instance_expiry: Duration,
     /// The bearer token `/metrics` asks for; without one `/metrics` is off (404).
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<SecretString>,
     /// Threads that serve requests, each with a runtime of its own (see `crate::serve`).
     pub workers: usize,
 }
@@ -142,10 +144,10 @@ impl Config {
                         format!("LETTA_ADMIN_DB_MAX_CONNECTIONS must be 2 to 200, got {v:?}")
                     })?,
             },
-            secret_key_hex,
+            secret_key_hex: secret_key_hex.map(SecretString::from),
             secret_key_file,
             letta_base_url: var("LETTA_BASE_URL"),
-            letta_password: var("LETTA_SERVER_PASSWORD"),
+            letta_password: var("LETTA_SERVER_PASSWORD").map(SecretString::from),
             cookie_secure,
             session_idle: minutes("LETTA_ADMIN_SESSION_IDLE_MINUTES", 60)?,
             session_absolute: minutes("LETTA_ADMIN_SESSION_MAX_MINUTES", 12 * 60)?,
@@ -190,7 +192,7 @@ impl Config {
                 Some(t) if t.trim().len() < 16 => {
                     return Err("LETTA_ADMIN_METRICS_TOKEN must be at least 16 characters".into())
                 }
-                t => t.map(|t| t.trim().to_string()),
+                t => t.map(|t| SecretString::from(t.trim().to_string())),
             },
             trusted_proxies: match var("LETTA_ADMIN_TRUSTED_PROXIES") {
                 None => vec![],

@@ -1,6 +1,7 @@
 //! The live Letta connection: built from the settings in the database, swapped at once when an
 //! operator saves new ones (no restart), and the one place the stored password is decrypted.
 
+use secrecy::{ExposeSecret, SecretString};
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -57,22 +58,13 @@ pub async fn ensure_shared_key(db: &db::Db, secrets: &SecretBox) -> Result<(), S
     }
 }
 
-/// The settings as stored (password already decrypted: server memory only).
-#[derive(Clone, Default)]
+/// The settings as stored (password already decrypted: server memory only, a secret type
+/// whose `Debug` is redacted).
+#[derive(Clone, Debug, Default)]
 pub struct LettaSettings {
     pub base_url: String,
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
     pub timeout: Duration,
-}
-
-impl std::fmt::Debug for LettaSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LettaSettings")
-            .field("base_url", &self.base_url)
-            .field("password", &self.password.as_ref().map(|_| "set"))
-            .field("timeout", &self.timeout)
-            .finish()
-    }
 }
 
 /// The outcome of the last background check, for the header badge.
@@ -128,7 +120,9 @@ impl LettaHub {
             }
         }
         if let Some(pw) = &config.letta_password {
-            let sealed = secrets.seal(PASSWORD_PURPOSE, pw).map_err(internal)?;
+            let sealed = secrets
+                .seal(PASSWORD_PURPOSE, pw.expose_secret())
+                .map_err(internal)?;
             if db::settings::put_if_absent(db, KEY_PASSWORD, &sealed, "environment").await? {
                 tracing::info!("Letta password taken from LETTA_SERVER_PASSWORD (first run)");
             }
@@ -296,9 +290,9 @@ pub async fn load(db: &db::Db, secrets: &SecretBox) -> Result<LettaSettings, App
         .map(|r| r.value)
         .unwrap_or_default();
     let password = match db::settings::get(db, KEY_PASSWORD).await? {
-        Some(r) if !r.value.is_empty() => {
-            Some(secrets.open(PASSWORD_PURPOSE, &r.value).map_err(internal)?)
-        }
+        Some(r) if !r.value.is_empty() => Some(SecretString::from(
+            secrets.open(PASSWORD_PURPOSE, &r.value).map_err(internal)?,
+        )),
         _ => None,
     };
     let timeout = db::settings::get(db, KEY_TIMEOUT)

@@ -99,7 +99,13 @@ impl SecretBox {
     pub fn for_config(config: &crate::config::Config) -> Result<SecretBox, SecretError> {
         match &config.secret_key_file {
             Some(path) => SecretBox::from_file(path),
-            None => SecretBox::load(config.secret_key_hex.as_deref(), &config.data_dir),
+            None => SecretBox::load(
+                config
+                    .secret_key_hex
+                    .as_ref()
+                    .map(secrecy::ExposeSecret::expose_secret),
+                &config.data_dir,
+            ),
         }
     }
 

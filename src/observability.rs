@@ -148,7 +148,12 @@ pub async fn request_context(req: Request, next: Next) -> Response {
 /// `GET /metrics`: 404 unless `LETTA_ADMIN_METRICS_TOKEN` is set; then only with
 /// `Authorization: Bearer <token>` (401 otherwise).
 pub async fn metrics_endpoint(State(state): State<AppState>, req: Request) -> Response {
-    let Some(token) = state.config.metrics_token.as_deref() else {
+    let Some(token) = state
+        .config
+        .metrics_token
+        .as_ref()
+        .map(secrecy::ExposeSecret::expose_secret)
+    else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let given = req

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::{header, Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -26,12 +27,13 @@ use crate::letta::types::Health;
 const GET_RETRY_BACKOFF: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(300)];
 
 /// Where the Letta server is and how to talk to it.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Connection {
     /// May carry a path prefix (`https://host/letta/`), with or without a trailing slash.
     pub base_url: Url,
-    /// Sent as `Authorization: Bearer <password>` when set. Never printed.
-    pub password: Option<String>,
+    /// Sent as `Authorization: Bearer <password>` when set. A secret type: never printed
+    /// (its `Debug` is redacted), read only where the header is written.
+    pub password: Option<SecretString>,
     /// Whole-request timeout (connect + answer + body). For streams it is the idle timeout
     /// between two chunks instead, see [`crate::letta::messages::Messages::stream`].
     pub timeout: Duration,
@@ -44,7 +46,7 @@ impl Connection {
     /// anything that is not an absolute http(s) URL is [`LettaError::InvalidBaseUrl`].
     pub fn parse(
         base_url: &str,
-        password: Option<String>,
+        password: Option<SecretString>,
         timeout: Duration,
     ) -> Result<Self, LettaError> {
         let trimmed = base_url.trim();
@@ -57,26 +59,9 @@ impl Connection {
         }
         Ok(Connection {
             base_url: url,
-            password: password.filter(|p| !p.is_empty()),
+            password: password.filter(|p| !p.expose_secret().is_empty()),
             timeout,
         })
-    }
-}
-
-impl fmt::Debug for Connection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connection")
-            .field("base_url", &self.base_url.as_str())
-            .field(
-                "password",
-                &if self.password.is_some() {
-                    "set"
-                } else {
-                    "not set"
-                },
-            )
-            .field("timeout", &self.timeout)
-            .finish()
     }
 }
 
@@ -445,7 +430,10 @@ impl LettaClient {
         let req = self.http.request(method, url);
         match &self.conn.password {
             // Letta quirk (NOTES: Auth): the word `Bearer` is case-sensitive.
-            Some(pw) => req.header(header::AUTHORIZATION, format!("Bearer {pw}")),
+            Some(pw) => req.header(
+                header::AUTHORIZATION,
+                format!("Bearer {}", pw.expose_secret()),
+            ),
             None => req,
         }
     }
@@ -628,9 +616,9 @@ mod tests {
         .unwrap();
         let dbg = format!("{conn:?}");
         assert!(!dbg.contains("hunter2"), "{dbg}");
-        assert!(dbg.contains("\"set\""), "{dbg}");
+        assert!(dbg.contains("REDACTED"), "{dbg}");
         let conn = Connection::parse("http://h:8283", None, Duration::from_secs(1)).unwrap();
-        assert!(format!("{conn:?}").contains("not set"));
+        assert!(format!("{conn:?}").contains("password: None"));
     }
 
     #[test]

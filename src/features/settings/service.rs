@@ -133,7 +133,7 @@ pub async fn test(ctx: &Ctx, form: SettingsForm) -> Result<ConnectionReport, App
     let password = if wants_clear(&form) {
         None
     } else if !form.password.is_empty() {
-        Some(form.password.clone())
+        Some(secrecy::SecretString::from(form.password.clone()))
     } else {
         let saved = connection::load(&ctx.state.db, &ctx.state.secrets).await?;
         match saved.password {
