@@ -22,7 +22,7 @@
 //! LETTA_SERVER_PASSWORD set: `cargo bench --features ssr --bench chat_turn` (without them only
 //! the fake rounds run). BENCH_TURNS (default 60) sets N.
 
-#[path = "../tests/common/fake_letta.rs"]
+#[path = "../tests/api/common/fake_letta.rs"]
 #[allow(dead_code)]
 mod fake_letta;
 
@@ -281,7 +281,7 @@ async fn run(
         config.database_url = db;
     }
     config.letta_base_url = Some(url);
-    config.letta_password = Some(password);
+    config.letta_password = Some(password.into());
     let options = leptos::config::LeptosOptions::builder()
         .output_name("letta_admin")
         .site_root("target/site")

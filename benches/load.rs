@@ -8,7 +8,7 @@
 //! BENCH_SECS (default 10) sets each load phase, BENCH_SESSION_SECS (default 600) the soak.
 
 #[allow(dead_code)]
-#[path = "../tests/common/fake_letta.rs"]
+#[path = "../tests/api/common/fake_letta.rs"]
 mod fake_letta;
 
 use std::process::{Child, Command, Stdio};

@@ -40,7 +40,7 @@ if [ "${1:-}" = "--test" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
   fi
-  # A real reverse proxy for the proxy tests (tests/auth.rs), and openssl for its certificate.
+  # A real reverse proxy for the proxy tests (tests/api/auth.rs), and openssl for its certificate.
   if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
     say "installing nginx"
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The integration-test binaries that run a second time on Postgres (scripts/test.sh), and a way
-# to run just those by hand:
-#   scripts/pg-tests.sh --cargo-args     prints "--test users --test auth …"
-#   scripts/pg-tests.sh [cargo test args]
+# The integration-test modules (of the one binary tests/api) that run a second time on Postgres
+# (scripts/test.sh), and a way to run just those by hand:
+#   scripts/pg-tests.sh --cargo-args     prints "--test api -- access:: agents:: …"
+#       (libtest filters: a test runs if its path `module::name` contains one of them; as
+#       `chat::` is not a substring of `chat_contract::…`, each names exactly its module)
+#   scripts/pg-tests.sh [cargo test args, e.g. -- --nocapture]
 #       starts a throwaway cluster (unless TEST_POSTGRES_URL is set), runs them, stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,10 +12,10 @@ cd "$(dirname "$0")/.."
 # users and the audit log, settings and the stored password, persons with their history and
 # generation, the persona editor, the chat journal, tickets and instances (in-process and as
 # real processes), and the pages built from them.
-BINARIES=(access agents auth chat chat_crash csrf identities overview page_cache persona persons secrets settings users)
-args=()
-for b in "${BINARIES[@]}"; do args+=(--test "$b"); done
-if [ "${1:-}" = "--cargo-args" ]; then echo "${args[*]}"; exit 0; fi
+MODULES=(access agents auth chat chat_crash csrf identities overview page_cache persona persons secrets settings users)
+filters=()
+for m in "${MODULES[@]}"; do filters+=("$m::"); done
+if [ "${1:-}" = "--cargo-args" ]; then echo "--test api -- ${filters[*]}"; exit 0; fi
 
 export PATH="$HOME/.cargo/bin:$PATH"
 export LEPTOS_OUTPUT_NAME=letta_admin RUSTFLAGS="--cfg erase_components"
@@ -24,4 +26,6 @@ if [ -z "${TEST_POSTGRES_URL:-}" ]; then
   TEST_POSTGRES_URL=$(echo "$out" | sed -n 's/^TEST_POSTGRES_URL=//p')
   trap 'scripts/pg-throwaway.sh stop "$pg_dir" >/dev/null 2>&1 || true' EXIT
 fi
-TEST_DATABASE=postgres TEST_POSTGRES_URL=$TEST_POSTGRES_URL cargo test --features ssr "${args[@]}" "$@"
+# The caller's arguments are cargo's (libtest options after a `--` of their own); the module
+# filters follow the last `--`.
+TEST_DATABASE=postgres TEST_POSTGRES_URL=$TEST_POSTGRES_URL cargo test --features ssr --test api "$@" -- "${filters[@]}"

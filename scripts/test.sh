@@ -54,14 +54,15 @@ step "clippy (browser)"
 
 step "unit, integration and contract tests (SQLite)"
 started=$SECONDS
-# (TEST_POSTGRES_URL without TEST_DATABASE: the apps stay on SQLite; tests/migrate_db moves one
-# to a database of its own on the throwaway cluster.)
+# (TEST_POSTGRES_URL without TEST_DATABASE: the apps stay on SQLite; the migrate_db tests move
+# one to a database of its own on the throwaway cluster.)
 LETTA_BASE_URL=$LETTA_TEST_URL LETTA_SERVER_PASSWORD=$LETTA_TEST_PASSWORD LETTA_CONTRACT_REQUIRED=1 \
   NGINX_REQUIRED=1 TEST_POSTGRES_URL=$PG_TEST_URL POSTGRES_REQUIRED=1 cargo test --features ssr
 echo "[time] the whole suite on SQLite: $((SECONDS - started)) s (including any build)"
 
-# The integration binaries whose behaviour depends on the database, again with every app on a
-# fresh Postgres database of its own (tests/common). Already compiled: this costs run time only.
+# The integration-test modules whose behaviour depends on the database (a filter per module of
+# the one binary tests/api), again with every app on a fresh Postgres database of its own
+# (tests/api/common). Already compiled: this costs run time only.
 # Not here: the contract tests against the real Letta, the Letta client's fault tests, assets,
 # hostile rendering, health (SQLite file modes) and backup (SQLite-only commands).
 step "database-dependent integration tests (Postgres)"

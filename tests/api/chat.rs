@@ -1,6 +1,6 @@
 //! Chat turns over HTTP against the app and the in-process fake Letta: the attach → send →
 //! detach guarantee under faults, stops, vanished browsers and concurrency.
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

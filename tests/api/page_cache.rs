@@ -2,7 +2,7 @@
 //! (src/page_cache.rs). These tests check that it never shows something out of date or
 //! someone else's page, and that every answer has its own CSP nonce.
 
-mod common;
+use crate::common;
 
 use common::{fake_letta::FakeLetta, spawn_app, TestApp};
 use letta_admin::{auth::Role, db::persons::NewPerson};

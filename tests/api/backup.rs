@@ -3,7 +3,7 @@
 //! history; a restore is refused while a dashboard uses the database and brings back the
 //! backed-up data once it stopped; the backup and its key are owner-only and never overwritten
 //! without `--force`; a restore checks the backup and its key before it replaces anything.
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -429,7 +429,7 @@ async fn a_backup_taken_during_twenty_chat_turns_is_whole_and_serves_the_same_da
     );
     assert!(made.stdout.contains("integrity_check: ok"), "{made:?}");
     let versions: i64 = letta_admin::with_pool!(&app.state.db, |pool| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM persona_versions"
+        "SELECT COUNT(*) FROM block_history"
     )
     .fetch_one(pool)
     .await)
@@ -437,7 +437,7 @@ async fn a_backup_taken_during_twenty_chat_turns_is_whole_and_serves_the_same_da
     assert!(versions >= 30, "20 creates and 10 edits: {versions}");
     assert!(
         made.stdout.contains(&format!(
-            "rows: users 21, persons 20, persona_versions {versions},"
+            "rows: users 21, persons 20, block_history {versions},"
         )),
         "{made:?}"
     );
@@ -810,7 +810,7 @@ async fn a_key_from_the_environment_is_named_and_not_written() {
     let hex_key = "5a".repeat(32);
     let fake = FakeLetta::start().await;
     let key_for_app = hex_key.clone();
-    let app = spawn_app_with(move |c| c.secret_key_hex = Some(key_for_app)).await;
+    let app = spawn_app_with(move |c| c.secret_key_hex = Some(key_for_app.into())).await;
     let op = app.signed_in("olga", Role::Operator).await;
     app.connect_to_fake(&op, &fake, "5").await;
     let data = app.state.config.data_dir.clone();

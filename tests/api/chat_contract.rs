@@ -2,7 +2,7 @@
 //! records the sender and detaches; background runs finish; stop cancels a slow reply. Needs
 //! LETTA_BASE_URL / LETTA_SERVER_PASSWORD; skipped loudly without them unless
 //! LETTA_CONTRACT_REQUIRED=1, which scripts/test.sh sets.
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -95,7 +95,7 @@ async fn chat_turns_against_the_real_server() {
     };
     let app = spawn_app_with(|c| {
         c.letta_base_url = Some(url.clone());
-        c.letta_password = Some(password.clone());
+        c.letta_password = Some(password.clone().into());
     })
     .await;
     let op = app.signed_in("olga", Role::Operator).await;
@@ -269,7 +269,7 @@ async fn twenty_persons_through_two_instances_never_share_the_real_agent() {
     };
     let config = |c: &mut letta_admin::config::Config| {
         c.letta_base_url = Some(url.clone());
-        c.letta_password = Some(password.clone());
+        c.letta_password = Some(password.clone().into());
         // Twenty turns in a row on one agent: longer than the default wait.
         c.chat_wait = Duration::from_secs(600);
     };

@@ -54,7 +54,7 @@ impl Peer {
             http_client(),
             Connection {
                 base_url: self.base.clone(),
-                password,
+                password: password.map(Into::into),
                 // The fake LLM is fast; a real turn on this 2-core box can still take a while.
                 timeout: Duration::from_secs(120),
             },
@@ -130,7 +130,7 @@ impl Drop for Cleanup {
         }
         let conn = Connection {
             base_url: self.base.clone(),
-            password: self.password.clone(),
+            password: self.password.clone().map(Into::into),
             timeout: Duration::from_secs(30),
         };
         let _ = std::thread::spawn(move || {

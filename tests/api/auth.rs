@@ -1,4 +1,4 @@
-mod common;
+use crate::common;
 
 use common::{client, spawn_app, PASSWORD};
 use letta_admin::{auth::Role, error::AppError};

@@ -1,6 +1,6 @@
 //! The Overview's cards over HTTP against the app and the fake Letta: what each role gets, the
 //! numbers behind each card, and a failing Letta failing only its own card.
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

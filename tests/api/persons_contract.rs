@@ -1,7 +1,7 @@
 //! Persons against the REAL Letta 0.16.8 (the judge of what the client does). Needs
 //! LETTA_BASE_URL / LETTA_SERVER_PASSWORD; skipped loudly without them unless
 //! LETTA_CONTRACT_REQUIRED=1, which scripts/test.sh sets.
-mod common;
+use crate::common;
 
 use common::spawn_app_with;
 use letta_admin::{
@@ -17,7 +17,7 @@ async fn a_person_is_an_identity_and_a_linked_persona_block_on_the_real_server()
     };
     let app = spawn_app_with(|c| {
         c.letta_base_url = Some(url.clone());
-        c.letta_password = Some(password.clone());
+        c.letta_password = Some(password.clone().into());
     })
     .await;
     let op = app.signed_in("olga", Role::Operator).await;
@@ -44,7 +44,12 @@ async fn a_person_is_an_identity_and_a_linked_persona_block_on_the_real_server()
 
     let letta = LettaClient::new(
         http_client(),
-        Connection::parse(&url, Some(password), std::time::Duration::from_secs(30)).unwrap(),
+        Connection::parse(
+            &url,
+            Some(password.into()),
+            std::time::Duration::from_secs(30),
+        )
+        .unwrap(),
     );
     let block = letta.blocks().get(&block_id).await.unwrap();
     assert_eq!(

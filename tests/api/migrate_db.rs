@@ -2,7 +2,7 @@
 //! Postgres, and a dashboard started there is the same dashboard. Needs a Postgres server:
 //! `TEST_POSTGRES_URL` (scripts/test.sh passes its throwaway cluster's and sets
 //! `POSTGRES_REQUIRED=1`, which makes a missing server a failure, not a skip).
-mod common;
+use crate::common;
 
 use common::{fake_letta::FakeLetta, spawn_app_with, TestApp, PASSWORD};
 use letta_admin::{
@@ -200,7 +200,7 @@ async fn a_sqlite_dashboard_moves_to_postgres_whole_and_works_there() {
     // Refused with a key that does not open the stored Letta password.
     let mut wrong_key = (*src.state.config).clone();
     wrong_key.secret_key_file = None;
-    wrong_key.secret_key_hex = Some("ab".repeat(32));
+    wrong_key.secret_key_hex = Some("ab".repeat(32).into());
     let e = letta_admin::migrate_db::run(&wrong_key, &target, false)
         .await
         .unwrap_err()

@@ -2,7 +2,7 @@
 //! who may do what, validation, every write audited, block saves with the persona editor's
 //! rules, persona blocks flagged and detachable, passage pages, and no embedding ever in an
 //! answer to the browser.
-mod common;
+use crate::common;
 
 use common::{fake_letta::FakeLetta, spawn_app, Answer, TestApp};
 use letta_admin::{

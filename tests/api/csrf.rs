@@ -1,4 +1,4 @@
-mod common;
+use crate::common;
 
 use common::{spawn_app, PASSWORD};
 use letta_admin::auth::Role;

@@ -8,7 +8,7 @@
 //! URL, every script ours and none broken out of. So that this cannot pass on a page that
 //! shows nothing, each value must be on its page: as text (or an attribute value), or, where
 //! the browser sets it as a property, in the data the page carries for it.
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

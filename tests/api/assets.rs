@@ -1,6 +1,6 @@
 //! How built assets and pages travel: precompressed files with the right encoding, a year of
 //! caching only for content-hashed names, never for a miss; pages compressed on the fly.
-mod common;
+use crate::common;
 
 use common::{client, spawn_app, spawn_app_with_site};
 use letta_admin::auth::Role;

@@ -1,6 +1,6 @@
 //! The Letta connection settings, against the in-process fake Letta (fast, with faults). The
 //! real server is covered by the contract suite and the browser tests.
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -58,7 +58,7 @@ async fn environment_values_are_first_run_defaults_only() {
     let key = "11".repeat(32);
     let first = spawn_app_with(|c| {
         c.database_url = db.clone();
-        c.secret_key_hex = Some(key.clone());
+        c.secret_key_hex = Some(key.clone().into());
         c.letta_base_url = Some(fake.url.to_string());
         c.letta_password = Some(FakeLetta::PASSWORD.into());
     })
@@ -84,7 +84,7 @@ async fn environment_values_are_first_run_defaults_only() {
     );
     let second = spawn_app_with(|c| {
         c.database_url = db.clone();
-        c.secret_key_hex = Some(key.clone());
+        c.secret_key_hex = Some(key.clone().into());
         c.letta_base_url = Some("http://elsewhere.test:8283".into());
         c.letta_password = Some("another".into());
     })
@@ -420,11 +420,11 @@ async fn on_postgres_an_instance_with_another_secret_key_does_not_start() {
         eprintln!("SKIPPED on SQLite: the key file lives beside the database there");
         return;
     }
-    let first = spawn_app_with(|c| c.secret_key_hex = Some("11".repeat(32))).await;
+    let first = spawn_app_with(|c| c.secret_key_hex = Some("11".repeat(32).into())).await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = letta_admin::config::Config::for_dir(dir.path());
     config.database_url = first.state.config.database_url.clone();
-    config.secret_key_hex = Some("22".repeat(32));
+    config.secret_key_hex = Some("22".repeat(32).into());
     let options = leptos::config::LeptosOptions::builder()
         .output_name("letta_admin")
         .site_root("target/site")

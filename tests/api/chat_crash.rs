@@ -1,9 +1,9 @@
 //! Chat turns through the real binary, run as separate processes: killed (SIGKILL) or paused
 //! (SIGSTOP) mid-turn, and two dashboards sharing one database (a SQLite file, or with
-//! `TEST_DATABASE=postgres` one Postgres database: see tests/common). The promise under test is
+//! `TEST_DATABASE=postgres` one Postgres database: see tests/api/common). The promise under test is
 //! the chat's: never two persons' `Persona_` blocks on one agent at once, every block detached
 //! in the end, and a process that lost the agent never writes to it again.
-mod common;
+use crate::common;
 
 use std::collections::VecDeque;
 use std::io::Write;

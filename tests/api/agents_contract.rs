@@ -2,7 +2,7 @@
 //! no answer to the browser carrying an embedding (the real server sends 4096 numbers per
 //! passage). Needs LETTA_BASE_URL / LETTA_SERVER_PASSWORD; skipped loudly without them unless
 //! LETTA_CONTRACT_REQUIRED=1.
-mod common;
+use crate::common;
 
 use common::{spawn_app_with, Answer};
 use letta_admin::{
@@ -39,7 +39,7 @@ async fn the_agent_pages_work_against_the_real_server_and_never_pass_on_embeddin
     };
     let app = spawn_app_with(|c| {
         c.letta_base_url = Some(url.clone());
-        c.letta_password = Some(password.clone());
+        c.letta_password = Some(password.clone().into());
     })
     .await;
     let op = app.signed_in("olga", Role::Operator).await;

@@ -1,7 +1,7 @@
 //! The persona editor's server side: no silent overwrite, the limit and read_only enforced by
 //! the dashboard, history and restore. Against the fake Letta (changes "behind the editor's back"
 //! go straight to it, as the agent's memory tools would).
-mod common;
+use crate::common;
 
 use common::{fake_letta::FakeLetta, spawn_app, Answer, TestApp};
 use letta_admin::{

@@ -2,7 +2,7 @@
 //! body ever reaches the browser), upsert, property replacement, filters and cursors, links,
 //! delete, the audit log, and the operator-only guard. The real server's behaviour behind these
 //! is pinned in `letta_contract.rs`; the browser flow in `end2end/tests/identities.spec.ts`.
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

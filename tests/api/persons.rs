@@ -1,5 +1,5 @@
 //! Persons over HTTP against the app, with the in-process fake Letta (faults at every step).
-mod common;
+use crate::common;
 
 use common::{
     fake_letta::{FakeLetta, Fault},
@@ -40,7 +40,7 @@ async fn local_rows(app: &TestApp) -> (i64, i64, i64) {
     };
     (
         count("SELECT COUNT(*) FROM persons").await,
-        count("SELECT COUNT(*) FROM persona_versions").await,
+        count("SELECT COUNT(*) FROM block_history WHERE person_id IS NOT NULL").await,
         count("SELECT COUNT(*) FROM saga_steps").await,
     )
 }

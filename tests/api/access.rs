@@ -1,6 +1,6 @@
 //! Every registered server function, from the registry itself: anonymous callers get 401, a
 //! role below the one in its path gets 403. A new server function is covered automatically.
-mod common;
+use crate::common;
 
 use common::{client, spawn_app};
 use letta_admin::auth::{required_access, Access, Role};

@@ -1,8 +1,8 @@
-//! The Letta client against the in-process fake (tests/common/fake_letta.rs): the happy path of
+//! The Letta client against the in-process fake (tests/api/common/fake_letta.rs): the happy path of
 //! every accessor, and every fault mapped to the right `LettaError`, with bodies never leaking
 //! into `Display`, and retries only for GETs whose connection broke.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ fn client_for(fake: &FakeLetta, password: Option<&str>, timeout: Duration) -> Le
         http_client(),
         Connection {
             base_url: fake.url.clone(),
-            password: password.map(str::to_owned),
+            password: password.map(Into::into),
             timeout,
         },
     )

@@ -20,6 +20,8 @@ pub struct TestApp {
     pub setup_token: Option<String>,
     pub state: letta_admin::state::AppState,
     server: tokio::task::JoinHandle<()>,
+    /// The runtime the app was built and runs on; `None` once dropped.
+    runtime: Option<tokio::runtime::Runtime>,
     _dir: tempfile::TempDir,
 }
 
@@ -115,7 +117,8 @@ pub async fn spawn_app_with_site(
         .site_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
         .build();
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let server = server_runtime().spawn(async move {
+    let runtime = app_runtime();
+    let server = runtime.spawn(async move {
         let app = Application::build(config, options)
             .await
             .expect("app builds");
@@ -129,38 +132,47 @@ pub async fn spawn_app_with_site(
         setup_token,
         state,
         server,
+        runtime: Some(runtime),
         _dir: dir,
     }
 }
 
-/// The runtime every app in a test binary starts on: ONE worker that lives as long as the
-/// binary, like the real server's main runtime (src/main.rs). With LETTA_ADMIN_WORKERS above 1
-/// (scripts/test.sh sets 2) each app then serves its requests on worker threads of its own
-/// (src/serve.rs); with 1, on this runtime. Each `#[tokio::test]` has its own runtime on its
-/// own thread; apps started from those would end with them mid-request. The tests' own code
-/// (clients, fake Letta) stays on the test's runtime.
-fn server_runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("app-server")
-            .enable_all()
-            .build()
-            .expect("server runtime")
-    })
+/// The runtime an app starts on: ONE worker of its own that lives as long as the app, like the
+/// real server's main runtime (src/main.rs). With LETTA_ADMIN_WORKERS above 1 (scripts/test.sh
+/// sets 2) the app then serves its requests on worker threads of its own (src/serve.rs); with
+/// 1, on this runtime. Each `#[tokio::test]` has its own runtime on its own thread; apps
+/// started from those would end with them mid-request. The tests' own code (clients, fake
+/// Letta) stays on the test's runtime.
+///
+/// One runtime per app, not one for the whole binary: an app's background tasks (heartbeat,
+/// sweeper, pruning) and its pool's connections (a thread and files each on SQLite) end with
+/// it, as with a process that exits. With every module of the suite in one process, apps left
+/// running on a shared runtime would pile up to hundreds (threads, open files, heartbeats).
+fn app_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("app-server")
+        .enable_all()
+        .build()
+        .expect("app runtime")
 }
 
 impl Drop for TestApp {
-    /// The test is over: stop answering on its port, and close the pool (the app's background
-    /// tasks outlive it on the shared server runtime; on Postgres their idle connections
-    /// would pile up over a test binary).
+    /// The test is over: stop answering on its port; then, off the test's thread, close the
+    /// pool (on Postgres its connections would pile up on the server) and end the app's
+    /// runtime with every background task still on it.
     fn drop(&mut self) {
         self.server.abort();
-        if matches!(self.state.db, letta_admin::db::Db::Postgres(_)) {
-            let db = self.state.db.clone();
-            server_runtime().spawn(async move { db.close().await });
-        }
+        let Some(runtime) = self.runtime.take() else {
+            return;
+        };
+        let db = self.state.db.clone();
+        std::thread::spawn(move || {
+            runtime.block_on(async {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), db.close()).await;
+            });
+            runtime.shutdown_background();
+        });
     }
 }
 
@@ -298,11 +310,12 @@ impl TestApp {
     }
 }
 
-/// Everything this test binary logs at WARN and above, from every thread (the app's server
-/// runtime included), for tests that check what the logs must never carry. Installed once per
-/// binary as the global subscriber.
+/// Everything logged at WARN and above since the first `capture_warnings()`, from every thread
+/// (the apps' server runtime included) and by every module of the test binary (they share the
+/// process, so also by other tests running at the same time): for tests that check what the
+/// logs must never carry.
 pub fn warnings_logged() -> String {
-    String::from_utf8_lossy(&log_capture().lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    String::from_utf8_lossy(&lock(&log_capture().warnings)).into_owned()
 }
 
 /// Starts capturing WARN and ERROR lines (idempotent); call it before the app acts.
@@ -310,30 +323,97 @@ pub fn capture_warnings() {
     log_capture();
 }
 
-fn log_capture() -> &'static std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
-    static BUF: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
-        std::sync::OnceLock::new();
-    BUF.get_or_init(|| {
-        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let writer = CaptureWriter(buf.clone());
-        let _ = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::WARN)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .try_init();
-        buf
+/// Captures everything logged at DEBUG and above while the returned guard lives: from every
+/// thread, so also what other tests running at the same time log.
+pub fn capture_debug() -> DebugCapture {
+    let logs = log_capture();
+    let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    lock(&logs.debug).push(buf.clone());
+    DEBUG_CAPTURES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    DebugCapture(buf)
+}
+
+pub struct DebugCapture(Buffer);
+
+impl DebugCapture {
+    /// What was logged since the capture started.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&lock(&self.0)).into_owned()
+    }
+}
+
+impl Drop for DebugCapture {
+    fn drop(&mut self) {
+        lock(&log_capture().debug).retain(|b| !std::sync::Arc::ptr_eq(b, &self.0));
+        DEBUG_CAPTURES.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+type Buffer = std::sync::Arc<std::sync::Mutex<Vec<u8>>>;
+
+/// How many `DebugCapture`s are alive: DEBUG and INFO lines are formatted only then.
+static DEBUG_CAPTURES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+struct LogCapture {
+    warnings: Buffer,
+    /// The live debug captures' buffers.
+    debug: std::sync::Arc<std::sync::Mutex<Vec<Buffer>>>,
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The test binary's one global log subscriber, installed on first use: WARN and above always
+/// into `warnings`, DEBUG and above into each live debug capture. One subscriber for all
+/// modules: a process can install only one, and a second attempt would fail (or be ignored).
+fn log_capture() -> &'static LogCapture {
+    static LOGS: std::sync::OnceLock<LogCapture> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        use tracing_subscriber::{
+            filter::{filter_fn, LevelFilter},
+            layer::SubscriberExt,
+            util::SubscriberInitExt,
+            Layer,
+        };
+        let warnings: Buffer = Default::default();
+        let debug: std::sync::Arc<std::sync::Mutex<Vec<Buffer>>> = Default::default();
+        let to_warnings = CaptureWriter(vec![warnings.clone()]);
+        let captures = debug.clone();
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(move || to_warnings.clone())
+                    .with_filter(LevelFilter::WARN),
+            )
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(move || CaptureWriter(lock(&captures).clone()))
+                    .with_filter(
+                        filter_fn(|meta| {
+                            *meta.level() <= tracing::Level::DEBUG
+                                && DEBUG_CAPTURES.load(std::sync::atomic::Ordering::SeqCst) > 0
+                        })
+                        .with_max_level_hint(LevelFilter::DEBUG),
+                    ),
+            )
+            .try_init()
+            .expect("the test binary's only log subscriber");
+        LogCapture { warnings, debug }
     })
 }
 
+/// Appends each line to every buffer it holds.
 #[derive(Clone)]
-struct CaptureWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+struct CaptureWriter(Vec<Buffer>);
 
 impl std::io::Write for CaptureWriter {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(data);
+        for buf in &self.0 {
+            lock(buf).extend_from_slice(data);
+        }
         Ok(data.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {

@@ -1,37 +1,16 @@
 //! The Letta password is write-only: after it is saved it appears in no response, no page, no
 //! log line and not in the database file (it is stored encrypted).
-mod common;
-
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-};
+use crate::common;
 
 use common::{fake_letta::FakeLetta, spawn_app};
 use letta_admin::auth::Role;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_saved_password_never_comes_back_out() {
-    let logs = Captured::default();
-    let sink = logs.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("debug")
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .init();
+    // Every log line at DEBUG and above while this test runs (the test binary's one global
+    // subscriber: also the lines of other tests running meanwhile, which never see this
+    // password).
+    let logs = common::capture_debug();
 
     let fake = FakeLetta::start_with_password(Some("pw-LEAK-CANARY-7731")).await;
     let secret = "pw-LEAK-CANARY-7731";
@@ -91,7 +70,7 @@ async fn a_saved_password_never_comes_back_out() {
         );
     }
 
-    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
+    let logs = logs.text();
     assert!(logs.contains("letta"), "logs were captured");
     assert!(!logs.contains(secret), "a log line carried the password");
 }
