@@ -7,6 +7,8 @@
 #              with the agent lease in SQLite and in Postgres side by side (BENCH_POSTGRES_URL,
 #              else a throwaway cluster started here)
 #   load       cold start, memory, persons page vs a static asset, 50 chatting sessions
+#   wrk        1 runtime vs 2 on the persons page (uncached, cached) and a static asset, with
+#              wrk as the client, and the server's CPU by thread (scripts/wrk-bench.sh)
 #   size       first-load bytes of /login and /persons (scripts/size-budget.sh)
 # --short: a few seconds per phase (what CI runs, so a broken budget is seen).
 set -euo pipefail
@@ -30,5 +32,6 @@ fi
 scripts/build-release.sh >&2
 cargo bench --features ssr --bench chat_turn
 cargo bench --features ssr --bench load
+scripts/wrk-bench.sh
 # Reported here; scripts/test.sh runs the same script as its hard check.
 scripts/size-budget.sh --no-build || echo "[size] OVER the first-load budget"

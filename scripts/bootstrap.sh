@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build letta-admin, and skips what is there.
 #   scripts/bootstrap.sh          build tools only (to run the dashboard)
-#   scripts/bootstrap.sh --test   also Chromium, nginx, Postgres, gdb and the Playwright packages
+#   scripts/bootstrap.sh --test   also Chromium, nginx, Postgres, gdb, wrk and the Playwright packages
 #                                 (to test it)
 # Versions and the reasons for them: see TOOLCHAIN notes in the README.
 set -euo pipefail
@@ -60,6 +60,14 @@ if [ "${1:-}" = "--test" ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq gdb >/dev/null
+  fi
+  # wrk: a light C load generator for the bench's 1-runtime vs 2-runtime comparison
+  # (scripts/wrk-bench.sh), so the client takes little of the two cores it shares.
+  if ! command -v wrk >/dev/null; then
+    say "installing wrk"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
   fi
   if [ ! -d end2end/node_modules/@playwright/test ]; then
     say "installing the Playwright packages"
