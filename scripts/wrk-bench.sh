@@ -56,7 +56,11 @@ print(" ".join(f"{k}={v:.0f}%" for k, v in sorted(agg.items(), key=lambda x: -x[
 PY
 }
 rps() { sed -n 's/^Requests\/sec: *//p' "$1"; }
-declare -A sum
+# wrk's p50 in microseconds.
+p50() {
+  awk '$1 == "50%" { v = $2; u = 1; if (v ~ /us$/) u = 1; else if (v ~ /ms$/) u = 1000; else if (v ~ /s$/) u = 1000000; sub(/[a-z]+$/, "", v); print v * u }' "$1"
+}
+declare -A sum p50u p50s
 for round in 1 2; do
   for w in 1 2; do
     port=$((33000 + RANDOM % 2000))
@@ -67,20 +71,27 @@ for round in 1 2; do
       "http://127.0.0.1:$port/api/public/login"
     cookie=$(awk '$6 ~ /session/ {print $6"="$7}' "$work/cj")
     css=$(curl -s -b "$work/cj" "http://127.0.0.1:$port/persons" | grep -o '/pkg/[^"]*\.css' | head -1)
-    wrk -t1 -c8 -d"${secs}s" -s "$work/uncached.lua" -H "Cookie: $cookie" "http://127.0.0.1:$port" > "$work/u.txt" &
+    # Warm-up (SQLite's page cache, the allocator, the connections), not counted.
+    wrk -t1 -c8 -d2s -s "$work/uncached.lua" -H "Cookie: $cookie" "http://127.0.0.1:$port" > /dev/null
+    wrk -t1 -c8 -d"${secs}s" --latency -s "$work/uncached.lua" -H "Cookie: $cookie" "http://127.0.0.1:$port" > "$work/u.txt" &
     wrk_pid=$!
     sleep 1
     cpu=$(threads_cpu $pid $((secs > 3 ? secs - 2 : 1)))
     wait $wrk_pid
     wrk -t1 -c8 -d"${secs}s" -H "Cookie: $cookie" "http://127.0.0.1:$port/persons" > "$work/c.txt"
-    wrk -t1 -c8 -d"${secs}s" "http://127.0.0.1:$port$css" > "$work/s.txt"
+    wrk -t1 -c8 -d"${secs}s" --latency "http://127.0.0.1:$port$css" > "$work/s.txt"
     kill $pid; wait $pid 2>/dev/null || true
     printf '[wrk] round %s, %s runtime(s): uncached %8.0f/s  cached %8.0f/s  static %8.0f/s  server CPU (uncached): %s\n' \
       "$round" "$w" "$(rps "$work/u.txt")" "$(rps "$work/c.txt")" "$(rps "$work/s.txt")" "$cpu"
     for k in u c s; do sum[$k$w]=$(python3 -c "print(${sum[$k$w]:-0} + $(rps "$work/$k.txt"))"); done
+    p50u[$w]="${p50u[$w]:-} $(p50 "$work/u.txt")"; p50s[$w]="${p50s[$w]:-} $(p50 "$work/s.txt")"
   done
 done
 for k in u:uncached c:cached s:static; do
   printf '[wrk] %-8s 2 runtimes / 1 runtime: %s\n' "${k#*:}" \
     "$(python3 -c "print(round(${sum[${k%%:*}2]} / ${sum[${k%%:*}1]}, 2))")"
+done
+for w in 1 2; do
+  printf '[wrk] uncached p50 / static p50, %s runtime(s): %s\n' "$w" \
+    "$(python3 -c "u = sorted(map(float, '${p50u[$w]}'.split())); s = sorted(map(float, '${p50s[$w]}'.split())); print(round(sum(u) / sum(s), 1))")"
 done
