@@ -50,6 +50,17 @@ pub fn date_to_ms(date: &str) -> Option<i64> {
     Some(days_from_civil(y, m, d) * 86_400_000)
 }
 
+/// [ssr] The value of the request's cookie `name` (the first, if it is sent twice).
+#[cfg(feature = "ssr")]
+pub fn cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
+}
+
 /// Percent-encodes a query-string value (everything but RFC 3986's unreserved characters).
 pub fn urlencode(s: &str) -> String {
     s.bytes()

@@ -66,12 +66,8 @@ pub fn current_theme() -> Theme {
 /// [ssr] The theme a request's `theme` cookie asks for (the system's without one).
 #[cfg(feature = "ssr")]
 pub fn theme_of(headers: &http::HeaderMap) -> Theme {
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix("theme=").map(Theme::parse))
+    super::format::cookie(headers, "theme")
+        .map(Theme::parse)
         .unwrap_or(Theme::System)
 }
 

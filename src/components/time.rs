@@ -298,12 +298,9 @@ pub const TZ_COOKIE: &str = "tz";
 /// [ssr] The offset a request's `tz` cookie names (`None` without one, or out of range).
 #[cfg(feature = "ssr")]
 pub fn tz_of(headers: &http::HeaderMap) -> Option<i32> {
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix("tz=")?.parse::<i32>().ok())
+    super::format::cookie(headers, TZ_COOKIE)?
+        .parse::<i32>()
+        .ok()
         .filter(|t| t.abs() <= 14 * 60)
 }
 

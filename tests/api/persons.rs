@@ -736,3 +736,60 @@ async fn deleting_a_persons_identity_needs_a_second_confirmation_and_flags_the_p
         .unwrap();
     assert_eq!(flagged.health, "identity_missing");
 }
+
+/// The persons list's pager as a browser follows it: "Next page" from the rendered HTML keeps
+/// the search, lands on the next 50, and offers "First page" back to the search's first page.
+#[tokio::test]
+async fn the_list_pages_by_its_own_links() {
+    let app = spawn_app().await;
+    for i in 0..120 {
+        letta_admin::with_pool!(&app.state.db, |pool| sqlx::query(
+            "INSERT INTO persons (username, display_name, display_key, identity_id, block_id, \
+             block_limit, created_at, updated_at) VALUES ($1, $2, $3, 'identity-x', 'block-x', 5000, $4, $4)",
+        )
+        .bind(format!("user{i:06}"))
+        .bind(format!("Person {i:06}"))
+        .bind(format!("person {i:06}"))
+        .bind(i as i64)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .unwrap();
+    }
+    let staff = app.signed_in("sam", Role::Staff).await;
+    let page = |path: String| {
+        let (staff, url) = (staff.clone(), app.url(&path));
+        async move {
+            let r = staff.get(url).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            scraper::Html::parse_document(&r.text().await.unwrap())
+        }
+    };
+    let link = |html: &scraper::Html, text: &str| {
+        let sel = scraper::Selector::parse("nav.pager a").unwrap();
+        html.select(&sel)
+            .find(|a| a.text().collect::<String>() == text)
+            .map(|a| a.value().attr("href").unwrap().to_string())
+    };
+    let first_user = |html: &scraper::Html| {
+        let sel = scraper::Selector::parse("tbody tr td a").unwrap();
+        html.select(&sel).next().unwrap().text().collect::<String>()
+    };
+
+    let one = page("/persons?q=user".into()).await;
+    assert_eq!(first_user(&one), "user000000");
+    assert_eq!(link(&one, "First page"), None, "already on the first page");
+    let next = link(&one, "Next page").expect("a next page");
+    assert!(
+        next.starts_with("/persons?q=user&")
+            && next.contains("after_key=")
+            && next.contains("after_id="),
+        "{next}"
+    );
+    let two = page(next).await;
+    assert_eq!(first_user(&two), "user000050");
+    assert_eq!(link(&two, "First page").as_deref(), Some("/persons?q=user"));
+    let three = page(link(&two, "Next page").unwrap()).await;
+    assert_eq!(first_user(&three), "user000100");
+    assert_eq!(link(&three, "Next page"), None, "the last page");
+}

@@ -706,7 +706,7 @@ impl Current for CoreBlock {
         CoreBlock {
             value: value.to_string(),
             limit,
-            description: description.map_or(self.description.clone(), str::to_string),
+            description: description.map_or(self.description, str::to_string),
             ..self
         }
     }

@@ -12,9 +12,8 @@ use crate::{
     components::{
         confirm::ConfirmButton,
         field::{field_error, form_error, Field, FormAlert},
-        format::urlencode,
         layout::use_user,
-        pager::Pager,
+        pager::{Href, Pager},
         textarea::TextArea,
         toast::{toast_outcome, use_toasts},
     },
@@ -109,14 +108,12 @@ pub fn PersonsPage() -> impl IntoView {
                         }.into_any(),
                         Ok(p) => {
                             let cur = q();
-                            let only = if cur.problems { "&problems=1" } else { "" };
-                            let next = p.next.clone().map(|(key, id)| format!(
-                                "/persons?q={}&sort={}&after_key={}&after_id={id}{only}",
-                                urlencode(&cur.search), urlencode(&cur.sort), urlencode(&key)
-                            ));
-                            let first = cur.after_id.is_some().then(|| format!(
-                                "/persons?q={}&sort={}{only}", urlencode(&cur.search), urlencode(&cur.sort)
-                            ));
+                            let list = Href::new("/persons").param("q", &cur.search).param("sort", &cur.sort);
+                            let with_problems = |h: Href| h.opt("problems", cur.problems.then_some(1)).build();
+                            let next = p.next.clone().map(|(key, id)| {
+                                with_problems(list.clone().param("after_key", &key).opt("after_id", Some(id)))
+                            });
+                            let first = cur.after_id.is_some().then(|| with_problems(list.clone()));
                             view! {
                                 <p class="muted">{match (cur.problems, p.total) {
                                     (true, 1) => "1 person with a problem at the last check".to_string(),

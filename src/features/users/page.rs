@@ -12,9 +12,8 @@ use crate::{
     components::{
         confirm::ConfirmButton,
         field::{field_error, form_error, Field, FormAlert},
-        format::urlencode,
         layout::{use_user, RequireRole},
-        pager::Pager,
+        pager::{Href, Pager},
         toast::toast_outcome,
     },
 };
@@ -76,11 +75,10 @@ fn Users() -> impl IntoView {
         |(q, after, _)| list_users(q, after),
     );
     let href = |q: &str, after: Option<&str>| {
-        let mut url = format!("/users?q={}", urlencode(q));
-        if let Some(a) = after {
-            url.push_str(&format!("&after={}", urlencode(a)));
-        }
-        url
+        Href::new("/users")
+            .param("q", q)
+            .opt("after", after)
+            .build()
     };
 
     view! {
