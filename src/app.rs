@@ -16,7 +16,11 @@ use crate::{
     features::{
         agents::{detail::AgentPage, page::AgentsPage},
         audit::page::AuditPage,
-        chat::{activity::ActivityPage, page::ChatPage},
+        chat::{
+            activity::ActivityPage,
+            page::ChatPage,
+            scenarios::page::{ScenarioPage, ScenariosPage},
+        },
         home::page::HomePage,
         identities::page::{IdentitiesPage, IdentityPage},
         login::page::LoginPage,
@@ -95,6 +99,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("settings") view={Lazy::<SettingsRoute>::new()}/>
                     <Route path=path!("chat") view={Lazy::<ChatRoute>::new()}/>
+                    <Route path=path!("chat/scenarios") view={Lazy::<ScenariosRoute>::new()}/>
+                    <Route path=path!("chat/scenarios/:id") view={Lazy::<ScenarioRoute>::new()}/>
                     <Route path=path!("activity") view={Lazy::<ActivityRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("persons") view=PersonsPage ssr=SsrMode::Async/>
                     <Route path=path!("persons/:id") view={Lazy::<PersonRoute>::new()}/>
@@ -138,6 +144,8 @@ lazy_page! {
     AuditRoute => AuditPage,
     SettingsRoute => SettingsPage,
     ChatRoute => ChatPage,
+    ScenariosRoute => ScenariosPage,
+    ScenarioRoute => ScenarioPage,
     ActivityRoute => ActivityPage,
     PersonRoute => PersonPage,
     PersonaRoute => PersonaPage,

@@ -32,7 +32,7 @@ use crate::{backup, config::Config, db, startup::BoxError};
 /// Every table the dashboard's migrations create, in an order that satisfies the foreign keys.
 /// A table missing from here and from [`NOT_COPIED`] stops the command: a new table must be
 /// placed in one of the two lists, never forgotten.
-const COPIED: [&str; 12] = [
+const COPIED: [&str; 15] = [
     "users",
     "settings",
     "audit_log",
@@ -44,6 +44,9 @@ const COPIED: [&str; 12] = [
     "chat_turns",
     "persons_verify",
     "generations",
+    "scenarios",
+    "scenario_runs",
+    "scenario_run_steps",
     // Last: the persons trigger on the target counted the copied rows already; the copy
     // replaces that with the source's own row.
     "person_count",

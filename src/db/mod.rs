@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod login_attempts;
 pub mod persons;
 pub mod saga;
+pub mod scenarios;
 pub mod sessions;
 pub mod settings;
 pub mod users;
@@ -104,6 +105,8 @@ pub(crate) mod lock_ns {
     pub const AGENT_QUEUE: i32 = 0x4C41_0003;
     /// Creating the session store's tables.
     pub const SESSION_SCHEMA: i32 = 0x4C41_0004;
+    /// Starting a run of one chat scenario (one at a time per scenario).
+    pub const SCENARIO_RUN: i32 = 0x4C41_0005;
 }
 
 /// Runs one statement so that it cannot interleave with another run under the same key.

@@ -8,5 +8,6 @@ pub mod api;
 pub mod ledger;
 pub mod model;
 pub mod page;
+pub mod scenarios;
 #[cfg(feature = "ssr")]
 pub mod service;
