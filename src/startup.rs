@@ -135,7 +135,7 @@ impl Application {
         // Detach persona blocks a crash left attached: at once (in the background, so a slow
         // Letta does not delay the start; a turn on an agent clears that agent's leftovers
         // itself before attaching), then periodically.
-        crate::features::chat::service::spawn_sweeper(state.clone());
+        crate::features::chat::turn::spawn_sweeper(state.clone());
 
         let store = Sessions::open(&pool).await?;
         tokio::spawn(

@@ -11,8 +11,12 @@
 //! - [`history`]: every value written or seen, one interface for persona and other blocks;
 //! - [`persona`]: a person's block, read and saved by the id stored with the person;
 //! - [`lease`]: one chat turn per agent, queued in the database for every process;
-//! - [`turns`]: the turns running in this process, and which block each holds on which agent.
+//! - [`turns`]: the turns running in this process, and which block each holds on which agent;
+//! - [`attach`]: a person's block on an agent for one turn, as one guard (journal + attach,
+//!   detach + unjournal), and the sweeper of what a failed detach left.
 
+#[cfg(feature = "ssr")]
+pub mod attach;
 #[cfg(feature = "ssr")]
 pub mod edit;
 #[cfg(feature = "ssr")]

@@ -30,6 +30,22 @@ pub struct ActiveTurn {
     pub stop: watch::Sender<bool>,
 }
 
+/// A turn's place among the running ones: the turn counts as running here until this is
+/// dropped (when its task ends, however it ends).
+pub struct Registered {
+    active: Arc<Mutex<HashMap<String, ActiveTurn>>>,
+    turn_id: String,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.turn_id);
+    }
+}
+
 /// An agent's attached block ids as last seen, and when.
 type KnownBlocks = (HashSet<String>, Instant);
 
@@ -40,7 +56,7 @@ pub struct Turns {
     /// One turn per agent, across every dashboard process sharing the database.
     pub locks: Arc<dyn AgentLocks>,
     /// The turns running here, by turn id.
-    pub active: Arc<Mutex<HashMap<String, ActiveTurn>>>,
+    active: Arc<Mutex<HashMap<String, ActiveTurn>>>,
     known_blocks: Arc<Mutex<HashMap<String, KnownBlocks>>>,
     /// Turns each user has running or waiting (see [`UserSlot`]).
     per_user: Arc<Mutex<HashMap<i64, usize>>>,
@@ -94,20 +110,42 @@ impl Turns {
         })
     }
 
+    /// Registers a turn as running here until the returned value is dropped.
+    pub fn register(&self, turn_id: &str, turn: ActiveTurn) -> Registered {
+        self.active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(turn_id.to_owned(), turn);
+        Registered {
+            active: self.active.clone(),
+            turn_id: turn_id.to_owned(),
+        }
+    }
+
+    /// Asks a running turn to stop, if `may` allows it for the turn's sender (else
+    /// `Forbidden`). `Ok(false)`: no such turn here.
+    pub fn stop(
+        &self,
+        turn_id: &str,
+        may: impl FnOnce(&ActiveTurn) -> bool,
+    ) -> Result<bool, AppError> {
+        let active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(turn) = active.get(turn_id) else {
+            return Ok(false);
+        };
+        if !may(turn) {
+            return Err(AppError::Forbidden);
+        }
+        turn.stop.send_replace(true);
+        Ok(true)
+    }
+
     /// Whether the turn is running here.
     pub fn is_active(&self, turn_id: &str) -> bool {
         self.active
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .contains_key(turn_id)
-    }
-
-    /// The turn has ended.
-    pub fn finish(&self, turn_id: &str) {
-        self.active
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(turn_id);
     }
 
     /// Forget what the dashboard knows of an agent's blocks (someone changed them).

@@ -472,7 +472,7 @@ async fn a_failed_detach_is_retried_by_the_next_turn_and_the_sweeper() {
 
     // Letta is fine again: the sweeper detaches the leftover.
     fake.clear_faults();
-    let left = letta_admin::features::chat::service::sweep(&app.state).await;
+    let left = letta_admin::features::chat::turn::sweep(&app.state).await;
     assert_eq!(left, 0);
     assert_clean(&app, &fake, &agent).await;
 
@@ -1135,12 +1135,12 @@ async fn an_instance_sweeps_what_a_dead_instance_left_and_never_what_a_live_one_
     )
     .await
     .unwrap();
-    letta_admin::features::chat::service::sweep(&a.state).await;
+    letta_admin::features::chat::turn::sweep(&a.state).await;
     assert_eq!(fake.attached_blocks(&agent), vec![ada.block_id.clone()]);
     assert_eq!(journal_len(&a).await, 1);
     // The same row, its instance gone (stopped cleanly, or its heartbeat expired).
     b.state.instance.stop().await;
-    letta_admin::features::chat::service::sweep(&a.state).await;
+    letta_admin::features::chat::turn::sweep(&a.state).await;
     assert!(fake.attached_blocks(&agent).is_empty());
     assert_eq!(journal_len(&a).await, 0);
 }
@@ -1481,7 +1481,7 @@ async fn the_ledger_filters_pages_charts_and_prunes() {
     .await
     .map(|_| ()))
     .unwrap();
-    letta_admin::features::chat::service::prune_ledger(&app.state).await;
+    letta_admin::features::chat::turn::prune_ledger(&app.state).await;
     assert!(activity(&app, &op, &[("filter[user]", "seed")])
         .await
         .entries
@@ -1514,7 +1514,7 @@ async fn a_turn_whose_instance_died_ends_in_the_ledger_as_interrupted() {
     .unwrap();
     let running = activity(&app, &op, &[("filter[outcome]", "running")]).await;
     assert_eq!(running.entries.len(), 1);
-    letta_admin::features::chat::service::sweep(&app.state).await;
+    letta_admin::features::chat::turn::sweep(&app.state).await;
     let e = last_turn(&app, &op).await;
     assert_eq!(e.turn_id, "turn-of-the-dead");
     assert_eq!(e.outcome.as_deref(), Some("interrupted"));

@@ -200,7 +200,7 @@ pub async fn detach_now(ctx: &Ctx, turn_id: &str) -> Result<bool, AppError> {
     let done = match db::chat::attachment(&state.db, turn_id).await {
         Ok(None) => Ok(false),
         Ok(Some(row)) if lease.still_held().await => {
-            if super::service::detach_leftover(state, &client, &row).await {
+            if crate::blocks::attach::detach_leftover(super::turn::io(state, &client), &row).await {
                 Ok(true)
             } else {
                 Err(AppError::Upstream(
