@@ -1,7 +1,9 @@
-//! The parts every memory-block editor shares (a person's persona, any block on an agent
-//! page): the choice after a conflicting save, and the history with its diffs and restore.
-//! The save itself is one sequence on the server (`crate::blocks::save`); each editor keeps
-//! only its own fields.
+//! The one block editor's parts, shared by every screen that edits a memory block (a person's
+//! persona, any block on an agent page): the draft (value, the value it is based on, limit,
+//! description), the usage bar with the limit enforced, the limit and description fields, the
+//! choice after a conflicting save, and the history with its diffs and restore. The save
+//! itself is one sequence on the server (`crate::blocks::save`); a screen adds only what is
+//! its own (the persona's form mode, the agent page's block list).
 
 use leptos::prelude::*;
 
@@ -11,6 +13,94 @@ use super::{
     time::Time,
 };
 use crate::{blocks::model::Version, error::AppError};
+
+/// What a block editor holds: the text, the value it was loaded with (a save goes through only
+/// if the block still has it), and the limit and description as typed.
+#[derive(Clone, Copy)]
+pub struct BlockDraft {
+    pub base: RwSignal<String>,
+    pub text: RwSignal<String>,
+    /// The block's limit as last saved.
+    pub limit: RwSignal<i64>,
+    /// The limit field's text (what a save sends; the server checks it).
+    pub limit_input: RwSignal<String>,
+    pub description: RwSignal<String>,
+}
+
+impl BlockDraft {
+    pub fn new(value: String, limit: i64, description: String) -> Self {
+        BlockDraft {
+            base: RwSignal::new(value.clone()),
+            text: RwSignal::new(value),
+            limit: RwSignal::new(limit),
+            limit_input: RwSignal::new(limit.to_string()),
+            description: RwSignal::new(description),
+        }
+    }
+
+    /// The text's length as Letta counts it (characters, not bytes).
+    pub fn chars(&self) -> i64 {
+        self.text.with(|t| t.chars().count()) as i64
+    }
+
+    /// The limit typed in the field, or the saved one while the field does not parse.
+    pub fn effective_limit(&self) -> i64 {
+        self.limit_input
+            .with(|l| l.trim().parse::<i64>().ok())
+            .unwrap_or_else(|| self.limit.get())
+    }
+
+    /// Over the limit: the editor refuses to save (Letta would store it anyway).
+    pub fn over(&self) -> bool {
+        self.chars() > self.effective_limit()
+    }
+
+    /// A save (or restore) went through with this value and limit: the new base.
+    pub fn saved(&self, value: &str, limit: i64) {
+        self.base.set(value.to_owned());
+        self.limit.set(limit);
+    }
+}
+
+/// The draft's length against its limit, as a bar, and the refusal when it is over; `error`
+/// is the server's message about the value or the limit.
+#[component]
+pub fn BlockUsage(
+    draft: BlockDraft,
+    /// The bar's element id (unique on the page).
+    id: String,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <div class="usage">
+            <label for=id.clone()>{move || format!("{} / {} characters", draft.chars(), draft.effective_limit())}</label>
+            <progress id=id class:over=move || draft.over() max=move || draft.effective_limit().max(1) value=move || draft.chars().min(draft.effective_limit())></progress>
+            {move || draft.over().then(|| view! { <p class="field-error" role="alert">"Over the block's limit: Letta would store it anyway, so the dashboard refuses to save it."</p> })}
+            <p class="field-error">{error}</p>
+        </div>
+    }
+}
+
+/// The limit and description fields of a block (for those who may change them). `prefix`
+/// makes the ids unique on the page.
+#[component]
+pub fn BlockSettings(draft: BlockDraft, prefix: String) -> impl IntoView {
+    let (limit_id, description_id) = (format!("{prefix}-limit"), format!("{prefix}-description"));
+    view! {
+        <div class="field-row">
+            <div class="field">
+                <label for=limit_id.clone()>"Character limit"</label>
+                <input id=limit_id type="number" min="100" max="1000000" prop:value=draft.limit_input
+                    on:input=move |ev| draft.limit_input.set(event_target_value(&ev))/>
+            </div>
+            <div class="field grow">
+                <label for=description_id.clone()>"Description"</label>
+                <input id=description_id prop:value=draft.description
+                    on:input=move |ev| draft.description.set(event_target_value(&ev))/>
+            </div>
+        </div>
+    }
+}
 
 /// After a save found the block changed on the server: the two values side by side and the
 /// three ways on. `text` and `base` are the editor's value and the value it started from.

@@ -8,6 +8,27 @@ use serde::{Deserialize, Serialize};
 use super::confirm::ConfirmButton;
 use crate::error::AppError;
 
+/// After a link or an unlink went through: `refresh` reads the owner's links again (in a task
+/// of its own), and `links` is bumped so the search results are read again too.
+pub fn after_link_change<L, U>(
+    link: L,
+    unlink: U,
+    links: RwSignal<u32>,
+    refresh: impl Fn() + 'static,
+) where
+    L: With<Value = Option<Result<(), AppError>>> + 'static,
+    U: With<Value = Option<Result<(), AppError>>> + 'static,
+{
+    Effect::new(move |_| {
+        let linked = link.with(|v| matches!(v, Some(Ok(()))));
+        let unlinked = unlink.with(|v| matches!(v, Some(Ok(()))));
+        if linked || unlinked {
+            refresh();
+            links.update(|n| *n += 1);
+        }
+    });
+}
+
 /// One linked thing, or one search result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkItem {

@@ -7,7 +7,9 @@ use leptos::prelude::*;
 
 use super::api::*;
 use crate::{
-    components::block_edit::{ConflictChoice, VersionHistory},
+    components::block_edit::{
+        BlockDraft, BlockSettings, BlockUsage, ConflictChoice, VersionHistory,
+    },
     components::{confirm::ConfirmButton, toast::use_toasts},
     error::AppError,
 };
@@ -149,29 +151,16 @@ fn BlockEditor(
     let toasts = use_toasts();
     let agent_id = current.with_untracked(|d| d.id.clone());
     let block_id = block.id.clone();
-    let base = RwSignal::new(block.value.clone());
-    let text = RwSignal::new(block.value.clone());
-    let limit = RwSignal::new(block.limit);
-    let limit_input = RwSignal::new(block.limit.to_string());
-    let description = RwSignal::new(block.description.clone());
+    let draft = BlockDraft::new(block.value.clone(), block.limit, block.description.clone());
+    let BlockDraft { base, text, .. } = draft;
     let conflict = RwSignal::new(None::<CoreBlock>);
     let save = ServerAction::<SaveAgentBlock>::new();
     let restore = ServerAction::<RestoreAgentBlock>::new();
-    let chars = move || text.with(|t| t.chars().count()) as i64;
-    let effective_limit = move || {
-        limit_input
-            .get()
-            .trim()
-            .parse::<i64>()
-            .unwrap_or(limit.get())
-    };
-    let over = move || chars() > effective_limit();
     let handle = move |r: Option<Result<BlockSaveOutcome, AppError>>, what: &'static str| match r {
         Some(Ok(BlockSaveOutcome::Saved(b))) => {
             res.history_version.update(|n| *n += 1);
-            base.set(b.value.clone());
+            draft.saved(&b.value, b.limit);
             text.set(b.value.clone());
-            limit.set(b.limit);
             conflict.set(None);
             current.update(|d| {
                 if let Some(x) = d.blocks.iter_mut().find(|x| x.id == b.id) {
@@ -204,16 +193,16 @@ fn BlockEditor(
                     block_id: block_id.clone(),
                     base: base_value,
                     value: text.get_untracked(),
-                    limit: limit_input.get_untracked(),
-                    description: Some(description.get_untracked()),
+                    limit: draft.limit_input.get_untracked(),
+                    description: Some(draft.description.get_untracked()),
                 },
             });
         }
     };
     let do_save2 = do_save.clone();
     let ta_id = format!("block-value-{}", block.id);
-    let lim_id = format!("block-limit-{}", block.id);
-    let desc_id = format!("block-description-{}", block.id);
+    let usage_id = format!("block-usage-{}", block.id);
+    let prefix = format!("block-{}", block.id);
     let (r_agent, r_block) = (agent_id.clone(), block_id.clone());
     view! {
         <div class="block-editor">
@@ -223,22 +212,11 @@ fn BlockEditor(
                 <label for=ta_id.clone()>{format!("Value of {}", block.label)}</label>
                 <textarea id=ta_id rows="10" class="mono" readonly=!can_edit prop:value=text on:input=move |ev| text.set(event_target_value(&ev))></textarea>
             </div>
-            <p class="muted" aria-live="polite">{move || format!("{} / {} characters", chars(), effective_limit())}</p>
-            {move || over().then(|| view! { <p class="field-error" role="alert">"Over the block's limit: Letta would store it anyway, so the dashboard refuses to save it."</p> })}
-            <p class="field-error">{field_err}</p>
+            <BlockUsage draft id=usage_id error=Signal::derive(field_err)/>
             {can_edit.then(|| view! {
-                <div class="field-row">
-                    <div class="field">
-                        <label for=lim_id.clone()>"Character limit"</label>
-                        <input id=lim_id type="number" min="100" max="1000000" prop:value=limit_input on:input=move |ev| limit_input.set(event_target_value(&ev))/>
-                    </div>
-                    <div class="field grow">
-                        <label for=desc_id.clone()>"Description"</label>
-                        <input id=desc_id prop:value=description on:input=move |ev| description.set(event_target_value(&ev))/>
-                    </div>
-                </div>
+                <BlockSettings draft prefix/>
                 <div class="actions left">
-                    <button type="button" class="btn primary" disabled=move || over() || save.pending().get()
+                    <button type="button" class="btn primary" disabled=move || draft.over() || save.pending().get()
                         on:click=move |_| do_save(base.get_untracked())>
                         {move || if save.pending().get() { "Saving…" } else { "Save block" }}
                     </button>

@@ -19,7 +19,7 @@ use crate::{
         confirm::ConfirmButton,
         field::{AreaField, FormAlert, FormCtl, TextField},
         layout::{use_user, RequireRole},
-        link_card::{LinkCard, LinkItem, LinkWords},
+        link_card::{after_link_change, LinkCard, LinkItem, LinkWords},
         toast::{toast_outcome, use_toasts},
     },
     error::AppError,
@@ -258,18 +258,13 @@ fn IdentitiesCard(
     toast_outcome(unlink.value(), |_| "Identity unlinked".into());
     {
         let id = id.clone();
-        Effect::new(move |_| {
-            let linked = matches!(link.value().get(), Some(Ok(())));
-            let unlinked = matches!(unlink.value().get(), Some(Ok(())));
-            if linked || unlinked {
-                let id = id.clone();
-                leptos::task::spawn_local(async move {
-                    if let Ok(fresh) = get_agent(id).await {
-                        current.update(|d| d.identities = fresh.identities);
-                    }
-                });
-                links.update(|n| *n += 1);
-            }
+        after_link_change(link.value(), unlink.value(), links, move || {
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(fresh) = get_agent(id).await {
+                    current.update(|d| d.identities = fresh.identities);
+                }
+            });
         });
     }
     let (link_id, unlink_id) = (id.clone(), id);

@@ -23,7 +23,7 @@ use crate::{
         confirm::ConfirmButton,
         field::{FormAlert, FormCtl, TextField},
         layout::RequireRole,
-        link_card::{LinkCard, LinkItem, LinkWords},
+        link_card::{after_link_change, LinkCard, LinkItem, LinkWords},
         pager::{Href, ListError, PageSizeField, Pager},
         toast::toast_outcome,
         toast::use_toasts,
@@ -627,21 +627,16 @@ fn AgentsCard(current: RwSignal<IdentityDetail>) -> impl IntoView {
     toast_outcome(unlink.value(), |_| "Agent unlinked".into());
     {
         let id = id.clone();
-        Effect::new(move |_| {
-            let linked = matches!(link.value().get(), Some(Ok(())));
-            let unlinked = matches!(unlink.value().get(), Some(Ok(())));
-            if linked || unlinked {
-                let id = id.clone();
-                leptos::task::spawn_local(async move {
-                    if let Ok(fresh) = get_identity(id).await {
-                        current.update(|d| {
-                            d.agents = fresh.agents;
-                            d.blocks = fresh.blocks;
-                        });
-                    }
-                });
-                links.update(|n| *n += 1);
-            }
+        after_link_change(link.value(), unlink.value(), links, move || {
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(fresh) = get_identity(id).await {
+                    current.update(|d| {
+                        d.agents = fresh.agents;
+                        d.blocks = fresh.blocks;
+                    });
+                }
+            });
         });
     }
     let (link_id, unlink_id) = (id.clone(), id);

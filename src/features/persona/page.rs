@@ -9,7 +9,7 @@ use super::{
 use crate::{
     auth::Role,
     components::{
-        block_edit::{ConflictChoice, VersionHistory},
+        block_edit::{BlockDraft, BlockSettings, BlockUsage, ConflictChoice, VersionHistory},
         layout::use_user,
         toast::use_toasts,
     },
@@ -75,11 +75,12 @@ fn Editor(
     let toasts = use_toasts();
     let person_id = initial.person_id;
     // The value the editor loaded: a save only goes through if the block still has it.
-    let base = RwSignal::new(initial.value.clone());
-    let text = RwSignal::new(initial.value.clone());
-    let limit = RwSignal::new(initial.limit);
-    let limit_input = RwSignal::new(initial.limit.to_string());
-    let description = RwSignal::new(initial.description.clone());
+    let draft = BlockDraft::new(
+        initial.value.clone(),
+        initial.limit,
+        initial.description.clone(),
+    );
+    let BlockDraft { base, text, .. } = draft;
     let next_key = StoredValue::new(0u64);
     let fresh = move || {
         let k = next_key.get_value();
@@ -137,15 +138,6 @@ fn Editor(
         }
     });
 
-    let chars = move || text.with(|t| t.chars().count()) as i64;
-    let effective_limit = move || {
-        limit_input
-            .get()
-            .trim()
-            .parse::<i64>()
-            .unwrap_or(limit.get())
-    };
-    let over = move || chars() > effective_limit();
     let duplicate_key = move || {
         let keys: Vec<String> = prefs.get().iter().map(|r| r.a.get()).collect();
         keys.iter()
@@ -160,8 +152,7 @@ fn Editor(
     let handle = move |r: Option<Result<SaveOutcome, AppError>>, what: &'static str| match r {
         Some(Ok(SaveOutcome::Saved(s))) => {
             history_version.update(|n| *n += 1);
-            base.set(s.value.clone());
-            limit.set(s.limit);
+            draft.saved(&s.value, s.limit);
             conflict.set(None);
             if what == "Restored" {
                 text.set(s.value);
@@ -191,8 +182,8 @@ fn Editor(
                 person_id,
                 base: base_value,
                 value: text.get_untracked(),
-                limit: limit_input.get_untracked(),
-                description: Some(description.get_untracked()),
+                limit: draft.limit_input.get_untracked(),
+                description: Some(draft.description.get_untracked()),
             },
         });
     };
@@ -252,26 +243,10 @@ fn Editor(
                         </fieldset>
                     }.into_any()
                 }}
-                <div class="usage">
-                    <label for="persona-usage">{move || format!("{} / {} characters", chars(), effective_limit())}</label>
-                    <progress id="persona-usage" class:over=over max=move || effective_limit().max(1) value=move || chars().min(effective_limit())></progress>
-                    {move || over().then(|| view! { <p class="field-error" role="alert">"Over the block's limit: Letta would store it anyway, so the dashboard refuses to save it."</p> })}
-                    <p class="field-error">{field_err}</p>
-                </div>
-                {(user.role >= Role::Operator).then(|| view! {
-                    <div class="field-row">
-                        <div class="field">
-                            <label for="persona-limit">"Character limit"</label>
-                            <input id="persona-limit" type="number" min="100" max="1000000" prop:value=limit_input on:input=move |ev| limit_input.set(event_target_value(&ev))/>
-                        </div>
-                        <div class="field grow">
-                            <label for="persona-description">"Description"</label>
-                            <input id="persona-description" prop:value=description on:input=move |ev| description.set(event_target_value(&ev))/>
-                        </div>
-                    </div>
-                })}
+                <BlockUsage draft id="persona-usage".to_string() error=Signal::derive(field_err)/>
+                {(user.role >= Role::Operator).then(|| view! { <BlockSettings draft prefix="persona".to_string()/> })}
                 <div class="actions">
-                    <button type="button" class="btn primary" disabled=move || !can_edit || over() || duplicate_key() || save.pending().get()
+                    <button type="button" class="btn primary" disabled=move || !can_edit || draft.over() || duplicate_key() || save.pending().get()
                         on:click=move |_| do_save(base.get_untracked())>
                         {move || if save.pending().get() { "Saving…" } else { "Save" }}
                     </button>
