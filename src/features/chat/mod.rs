@@ -8,6 +8,7 @@ pub mod api;
 pub mod ledger;
 pub mod model;
 pub mod page;
+pub mod scenarios;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
