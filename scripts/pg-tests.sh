@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # users and the audit log, settings and the stored password, persons with their history and
 # generation, the persona editor, the chat journal, tickets and instances (in-process and as
 # real processes), and the pages built from them.
-MODULES=(access agents auth chat chat_crash csrf identities overview page_cache persona persons secrets settings users)
+MODULES=(access agents auth chat chat_crash csrf identities overview page_cache persona persons scenarios secrets settings users)
 filters=()
 for m in "${MODULES[@]}"; do filters+=("$m::"); done
 if [ "${1:-}" = "--cargo-args" ]; then echo "--test api -- ${filters[*]}"; exit 0; fi

@@ -37,6 +37,8 @@ mod page_cache;
 mod persona;
 mod persons;
 mod persons_contract;
+mod scenarios;
+mod scenarios_contract;
 mod secrets;
 mod settings;
 mod users;

@@ -1574,7 +1574,44 @@ fn turn(db: &mut Db, agent_id: &str, body: &Value) -> Result<(Vec<Value>, Value)
     let answer = json!({"id": new_id("message"), "date": now(), "message_type": "assistant_message",
                         "content": format!("echo: {text}"), "sender_id": null});
     history.push(answer.clone());
-    Ok((vec![answer], user))
+    // `[remember:TEXT]` in a message: the agent calls `core_memory_append`, and TEXT lands at
+    // the end of the attached persona block (as a memory tool would write it).
+    let mut out = Vec::new();
+    if let Some(memo) = text
+        .split("[remember:")
+        .nth(1)
+        .and_then(|r| r.split(']').next())
+    {
+        let call = json!({"id": new_id("message"), "date": now(), "message_type": "tool_call_message",
+                          "tool_call": {"name": "core_memory_append", "tool_call_id": new_id("call"),
+                                        "arguments": json!({"content": memo}).to_string()}});
+        history.push(call.clone());
+        out.push(call);
+        let personas: Vec<String> = db
+            .agent_blocks
+            .get(agent_id)
+            .into_iter()
+            .flatten()
+            .filter(|b| is_persona_block(db, b))
+            .cloned()
+            .collect();
+        for b in personas {
+            if let Some(block) = db.blocks.get_mut(&b) {
+                let value = block["value"].as_str().unwrap_or_default().to_owned();
+                block["value"] = json!(format!("{value}\n{memo}"));
+            }
+        }
+    }
+    out.push(answer);
+    Ok((out, user))
+}
+
+/// Whether block `id` is a `Persona_` block.
+fn is_persona_block(db: &Db, id: &str) -> bool {
+    db.blocks
+        .get(id)
+        .and_then(|b| b["label"].as_str())
+        .is_some_and(|l| l.starts_with("Persona_"))
 }
 
 /// SSE for a turn, like `/messages/stream` with `stream_tokens`: a ping, the assistant message as
@@ -1590,6 +1627,10 @@ fn sse_events(messages: &[Value]) -> Vec<String> {
         json!({"message_type": "ping", "id": "ping", "date": now()})
     ));
     for m in messages {
+        if m["message_type"] != "assistant_message" {
+            out.push(format!("data: {m}\n\n"));
+            continue;
+        }
         let text = m["content"].as_str().unwrap_or("");
         let words: Vec<&str> = text.split_inclusive(' ').collect();
         for w in words {
