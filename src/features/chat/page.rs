@@ -486,6 +486,7 @@ pub fn ChatPage() -> impl IntoView {
         <section class="page">
         <div class="page-head">
             <h1>"Chat"</h1>
+            <a class="btn" href="/chat/scenarios">"Scenarios"</a>
         </div>
         <div class="chat-pickers">
             <div class="card picker">

@@ -818,7 +818,8 @@ fn Editor(initial: Option<ScenarioDetail>) -> impl IntoView {
     let form = FormCtl::new(move || problems(&input()), move |f| drafts.element_id(&f));
     let agent_search = RwSignal::new(String::new());
     let agents = Resource::new(move || agent_search.get(), move |q| chat_agents(q, None));
-    let persons = Resource::new(|| (), |_| chat_persons(String::new(), None));
+    let person_search = RwSignal::new(String::new());
+    let persons = Resource::new(move || person_search.get(), |q| chat_persons(q, None));
     let create = ServerAction::<CreateScenario>::new();
     let update = ServerAction::<UpdateScenario>::new();
     let delete = ServerAction::<DeleteScenario>::new();
@@ -875,13 +876,13 @@ fn Editor(initial: Option<ScenarioDetail>) -> impl IntoView {
     };
     let errors = form.errors();
     let steps_error = form.error("steps");
-    let known = StoredValue::new(known);
+    let known = RwSignal::new(known);
     view! {
         <form class="scenario-editor" on:submit=submit novalidate aria-label="Scenario">
             <TextField label="Name" id="scenario-name".into() value=name error=form.error("name") required=true/>
             <div class="field" class:invalid=move || form.error("agent_id").get().is_some()>
                 <label for="scenario-agent">"Agent"</label>
-                <input id="agent-search-edit" type="search" placeholder="Search agents by name" aria-label="Search agents"
+                <input id="agent-search-edit" type="search" placeholder="Search agents by name" aria-label="Find agents for the scenario"
                     prop:value=move || agent_search.get()
                     on:input=move |ev| agent_search.set(event_target_value(&ev))/>
                 <Transition fallback=|| view! { <p class="loading">"Loading agents…"</p> }>
@@ -906,6 +907,12 @@ fn Editor(initial: Option<ScenarioDetail>) -> impl IntoView {
             </div>
             <h3>"Steps"</h3>
             <p class="hint">"Each step is sent as the person, in order, as an ordinary chat turn. Texts of expectations are compared ignoring case; a step whose expectation fails ends the run."</p>
+            <div class="field">
+                <label for="scenario-person-search">"Find persons for the pickers"</label>
+                <input id="scenario-person-search" type="search" placeholder="Username or name starts with"
+                    prop:value=move || person_search.get()
+                    on:input=move |ev| person_search.set(event_target_value(&ev))/>
+            </div>
             <ol class="step-editor">
                 <For each=move || drafts.steps.get() key=|s| s.uid let:step>
                     <StepRow step drafts errors persons known/>
@@ -940,7 +947,7 @@ fn StepRow(
     drafts: Drafts,
     errors: Signal<Vec<(String, String)>>,
     persons: Resource<Result<Vec<crate::features::chat::model::PersonChoice>, AppError>>,
-    known: StoredValue<Vec<(i64, String)>>,
+    known: RwSignal<Vec<(i64, String)>>,
 ) -> impl IntoView {
     let uid = step.uid;
     let index = move || drafts.index_of(uid).unwrap_or(0);
@@ -987,14 +994,25 @@ fn StepRow(
                             .into_iter()
                             .map(|p| (p.id.to_string(), format!("{} (@{})", p.display_name, p.username)))
                             .collect();
-                        for (id, label) in known.get_value() {
+                        for (id, label) in known.get_untracked() {
                             if !options.iter().any(|(v, _)| *v == id.to_string()) {
                                 options.push((id.to_string(), label));
                             }
                         }
+                        // A picked person stays pickable (and shown) when the search changes.
+                        let labels = options.clone();
+                        let pick = move |ev| {
+                            let v = event_target_value(&ev);
+                            if let (Ok(id), Some((_, label))) = (v.parse::<i64>(), labels.iter().find(|(o, _)| *o == v)) {
+                                if !known.with_untracked(|k| k.iter().any(|(k, _)| *k == id)) {
+                                    known.update(|k| k.push((id, label.clone())));
+                                }
+                            }
+                            step.person.set(v);
+                        };
                         view! {
                             <select id=format!("step-{uid}-person") aria-describedby=format!("step-{uid}-person-err")
-                                on:change=move |ev| step.person.set(event_target_value(&ev))>
+                                on:change=pick>
                                 <option value="" selected=move || step.person.get().is_empty()>"Pick a person"</option>
                                 {options.into_iter().map(|(v, label)| {
                                     let v2 = v.clone();
