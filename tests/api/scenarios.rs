@@ -660,7 +660,7 @@ async fn stop_ends_a_run_mid_turn_and_the_block_is_detached() {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    assert_eq!(fake.attached_blocks(&agent), [ada.block_id.clone()]);
+    assert_eq!(fake.attached_blocks(&agent), vec![ada.block_id.clone()]);
     let tess = app.signed_in("tess", Role::Staff).await;
     let a = app
         .call(
