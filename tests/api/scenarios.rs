@@ -776,3 +776,53 @@ async fn two_runs_compare_step_by_step() {
         .await;
     assert_eq!(a.status, 422, "{}", a.body);
 }
+
+/// Markup in a scenario's name, messages, expectations and the agent's replies is shown as
+/// text on both screens: no element or event handler comes of it.
+#[tokio::test]
+async fn hostile_values_in_a_scenario_and_its_run_stay_text() {
+    let (app, fake, op, sam) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    let evil = "</textarea></script><img src=x onerror=alert(1)>\"'><svg onload=alert(1)>";
+    let s = created(
+        &app,
+        &sam,
+        &ScenarioInput {
+            name: format!("n{}", &evil[..60]),
+            agent_id: agent.clone(),
+            steps: vec![step(ada.id, evil, &[(ExpectKind::ReplyContains, evil)])],
+        },
+    )
+    .await;
+    let d = run_to_end(&app, &sam, s.id, "").await;
+    assert_eq!(d.run.status, "passed", "{d:?}");
+    for path in [
+        "/chat/scenarios".to_string(),
+        format!("/chat/scenarios/{}", s.id),
+    ] {
+        let res = sam.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        let html = res.text().await.unwrap();
+        let doc = scraper::Html::parse_document(&html);
+        for el in doc
+            .root_element()
+            .descendants()
+            .filter_map(scraper::ElementRef::wrap)
+        {
+            let name = el.value().name();
+            assert!(
+                !matches!(name, "img" | "svg" | "iframe"),
+                "{path}: a <{name}> came out of a value"
+            );
+            for (attr, _) in el.value().attrs() {
+                assert!(!attr.starts_with("on"), "{path}: an {attr} attribute");
+            }
+        }
+        let text: String = doc.root_element().text().collect();
+        assert!(
+            text.contains("onerror=alert(1)>"),
+            "{path}: the value is shown as text"
+        );
+    }
+}
