@@ -826,3 +826,58 @@ async fn hostile_values_in_a_scenario_and_its_run_stay_text() {
         );
     }
 }
+
+/// Two scenarios of two persons each, run at once on one agent by two staff members: their
+/// turns take the agent one at a time, and every message is read with its sender's block only.
+#[tokio::test]
+async fn two_runs_at_once_on_one_agent_never_put_two_persons_on_it() {
+    let (app, fake, op, sam) = setup().await;
+    let tess = app.signed_in("tess", Role::Staff).await;
+    let mut persons = Vec::new();
+    for name in ["ada", "bob", "cid", "dan"] {
+        persons.push(person(&app, &op, name).await);
+    }
+    let agent = fake.add_agent("shared");
+    fake.set_stream_delay(Duration::from_millis(3));
+    let scenario = |name: &str, a: usize, b: usize| ScenarioInput {
+        name: name.into(),
+        agent_id: agent.clone(),
+        steps: (0..3)
+            .map(|i| {
+                let p = if i % 2 == 0 { a } else { b };
+                step(
+                    persons[p].id,
+                    &format!("{name} step {i}"),
+                    &[(ExpectKind::ReplyContains, &format!("{name} step {i}"))],
+                )
+            })
+            .collect(),
+    };
+    let one = created(&app, &sam, &scenario("one", 0, 1)).await;
+    let two = created(&app, &tess, &scenario("two", 2, 3)).await;
+    let (a, b) = tokio::join!(
+        start_run(&app, &sam, one.id, ""),
+        start_run(&app, &tess, two.id, "")
+    );
+    let (a, b): (RunSummary, RunSummary) = (a.json(), b.json());
+    let (da, db) = tokio::join!(finished(&app, &sam, a.id), finished(&app, &tess, b.id));
+    assert_eq!(da.run.status, "passed", "{da:?}");
+    assert_eq!(db.run.status, "passed", "{db:?}");
+    assert_eq!(
+        fake.max_personas_attached(),
+        1,
+        "never two persona blocks at once"
+    );
+    let sends = fake.sends();
+    assert_eq!(sends.len(), 6);
+    for s in &sends {
+        let p = persons
+            .iter()
+            .position(|p| Some(&p.identity_id) == s.sender_id.as_ref())
+            .expect("sent as a known person");
+        let name = ["ada", "bob", "cid", "dan"][p];
+        assert_eq!(s.personas, vec![format!("Persona_{name}")], "{s:?}");
+    }
+    assert!(fake.attached_blocks(&agent).is_empty());
+    assert_eq!(journal_len(&app).await, 0);
+}
