@@ -881,3 +881,50 @@ async fn two_runs_at_once_on_one_agent_never_put_two_persons_on_it() {
     assert!(fake.attached_blocks(&agent).is_empty());
     assert_eq!(journal_len(&app).await, 0);
 }
+
+/// A run whose dashboard process died (its instance is not alive) shows as interrupted, and the
+/// scenario may run again.
+#[tokio::test]
+async fn a_run_whose_process_died_is_interrupted() {
+    let (app, fake, op, sam) = setup().await;
+    let ada = person(&app, &op, "ada").await;
+    let agent = fake.add_agent("helper");
+    let s = created(
+        &app,
+        &sam,
+        &ScenarioInput {
+            name: "Orphan".into(),
+            agent_id: agent.clone(),
+            steps: vec![step(ada.id, "hi", &[])],
+        },
+    )
+    .await;
+    let run_id = letta_admin::db::scenarios::start_run(
+        &app.state.db,
+        &letta_admin::db::scenarios::NewRun {
+            scenario_id: s.id,
+            name: "Orphan",
+            agent_id: &agent,
+            steps: "[]",
+            user_id: 1,
+            username: "sam",
+            instance_id: "instance-that-died",
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let runs: Vec<RunSummary> = app
+        .call(
+            &sam,
+            "staff/chat/scenarios/runs",
+            &[("scenario_id", &s.id.to_string())],
+        )
+        .await
+        .json();
+    assert_eq!(runs[0].id, run_id);
+    assert_eq!(runs[0].status, "interrupted");
+    assert!(!runs[0].running());
+    let d = run_to_end(&app, &sam, s.id, "").await;
+    assert_eq!(d.run.status, "passed");
+}

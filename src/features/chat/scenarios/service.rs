@@ -877,11 +877,32 @@ pub async fn stop_run(ctx: &Ctx, run_id: i64) -> Result<bool, AppError> {
     Ok(asked)
 }
 
+/// Whether a run that has not ended lost its process: then it is ended as interrupted, and
+/// read again. (Polled pages look here, so the write happens only when it is needed.)
+async fn settled(ctx: &Ctx, run: store::RunRow) -> Result<store::RunRow, AppError> {
+    if run.ended_at.is_some() {
+        return Ok(run);
+    }
+    match ctx.state.instance.is_alive(&run.instance_id).await {
+        Ok(true) => Ok(run),
+        Ok(false) => {
+            settle_interrupted(ctx).await;
+            run_row(ctx, run.id).await
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "scenario run: instance liveness");
+            Ok(run)
+        }
+    }
+}
+
 pub async fn runs(ctx: &Ctx, scenario_id: i64) -> Result<Vec<RunSummary>, AppError> {
-    settle_interrupted(ctx).await;
-    let rows = store::runs_of(&ctx.state.db, scenario_id, RUNS_LIMIT)
+    let mut rows = store::runs_of(&ctx.state.db, scenario_id, RUNS_LIMIT)
         .await
         .map_err(internal)?;
+    for row in rows.iter_mut().filter(|r| r.ended_at.is_none()) {
+        *row = settled(ctx, row.clone()).await?;
+    }
     Ok(rows.iter().map(summary_of).collect())
 }
 
@@ -916,8 +937,7 @@ async fn run_row(ctx: &Ctx, run_id: i64) -> Result<store::RunRow, AppError> {
 }
 
 pub async fn run_detail(ctx: &Ctx, run_id: i64) -> Result<RunDetail, AppError> {
-    settle_interrupted(ctx).await;
-    let run = run_row(ctx, run_id).await?;
+    let run = settled(ctx, run_row(ctx, run_id).await?).await?;
     let steps = store::steps_of(&ctx.state.db, run_id)
         .await
         .map_err(internal)?;
