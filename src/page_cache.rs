@@ -4,13 +4,15 @@
 //! SSR of 50 rows, their query, the frame) costs well over a millisecond of CPU, against a few
 //! tens of microseconds for a static file. What its HTML shows is a function of:
 //!
-//! - the URL (search, sort, cursor), the signed-in user (id, name, role) and the theme cookie:
-//!   the cache KEY;
+//! - the URL (search, sort, cursor), the signed-in user (id, name, role) and what else of the
+//!   request the page shows (the theme cookie): the cache KEY;
 //! - the `persons` table, the Letta connection badge and, for operators, the verify-all
 //!   progress: the DEPENDENCIES, a fingerprint taken before and after the render. An entry is
 //!   stored only if it did not change meanwhile, and served only while it is still the same.
 //!
-//! The table's part of the fingerprint is [`db::persons::generation`], bumped after every write
+//! This module is the cache only; the page's owner says what its key's variant and its
+//! fingerprint are (`features::persons::service::list_fingerprint`, wired in `startup.rs`).
+//! The table's part of that fingerprint is the persons generation, bumped after every write
 //! has finished, so a render that raced a write is never stored under the newer generation.
 //! Each hit gets a fresh CSP nonce: the render's own nonce is replaced in the HTML, and the
 //! policy header names the new one. Only complete 200 responses without cookies are kept.
@@ -22,20 +24,12 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex,
     },
-    time::Duration,
 };
 
 use axum::{
     body::Body,
     http::{header, HeaderMap, HeaderValue, Request, StatusCode},
     response::Response,
-};
-
-use crate::{
-    auth::CurrentUser,
-    components::theme::{theme_of, Theme},
-    db,
-    state::AppState,
 };
 
 /// At most this many pages are kept; a full cache starts over (entries are ~25 KB, so the
@@ -48,25 +42,23 @@ const MAX_BODY: usize = 1 << 20;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     uri: String,
-    user_id: i64,
-    username: String,
-    role: crate::auth::Role,
-    theme: Theme,
+    /// Who is signed in and what else of the request the page shows (its theme), hashed.
+    variant: u64,
 }
 
 impl Key {
-    pub fn new(req: &Request<Body>, user: &CurrentUser) -> Key {
+    /// The page at the request's URL for `variant`: everything beyond the URL that the page
+    /// shows of the request (the user, the theme).
+    pub fn new(req: &Request<Body>, variant: impl Hash) -> Key {
+        let mut h = DefaultHasher::new();
+        variant.hash(&mut h);
         Key {
             uri: req
                 .uri()
                 .path_and_query()
                 .map(|p| p.as_str().to_string())
                 .unwrap_or_default(),
-            user_id: user.id,
-            username: user.username.clone(),
-            role: user.role,
-            // The theme as the page renders it (`<html data-theme>`).
-            theme: theme_of(req.headers()),
+            variant: h.finish(),
         }
     }
 }
@@ -151,30 +143,6 @@ impl PageCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-/// Everything the persons list shows beyond its key, as one fingerprint.
-pub async fn persons_list_deps(state: &AppState, user: &CurrentUser) -> u64 {
-    let mut h = DefaultHasher::new();
-    // Unreadable: a value no stored page has, so nothing stale is served.
-    db::persons::generation(&state.db)
-        .await
-        .unwrap_or_else(|_| -db::now_ms())
-        .hash(&mut h);
-    // The header badge reads the same cached answer (see `components::connection_badge::badge`).
-    state
-        .letta
-        .health(Duration::from_secs(30))
-        .await
-        .hash(&mut h);
-    if user.role >= crate::auth::Role::Operator {
-        // Unreadable: a value no stored page has (as for the generation above).
-        match crate::features::persons::service::verify_progress(state).await {
-            Ok(p) => p.hash(&mut h),
-            Err(_) => db::now_ms().hash(&mut h),
-        }
-    }
-    h.finish()
 }
 
 /// A nonce for a cached page: the same form as Leptos's own (16 random bytes, URL-safe base64).

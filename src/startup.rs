@@ -29,10 +29,13 @@ use crate::{
         guard::{api_guard, session_user, RequestUser},
         setup_token::SetupToken,
     },
+    components::theme::theme_of,
     config::Config,
     connection::LettaHub,
     crypto::SecretBox,
-    db, page_cache,
+    db,
+    features::persons,
+    page_cache,
     security::{page_csp, require_same_origin, security_headers},
     state::AppState,
 };
@@ -390,8 +393,11 @@ async fn persons_list_page(State(state): State<AppState>, req: Request<Body>) ->
     let Some(user) = user else {
         return whole_page_handler(State(state), req).await;
     };
-    let key = page_cache::Key::new(&req, &user);
-    let deps = page_cache::persons_list_deps(&state, &user).await;
+    // The user as the frame shows them, and the theme as the page renders it
+    // (`<html data-theme>`).
+    let who = (user.id, &user.username, user.role);
+    let key = page_cache::Key::new(&req, (who, theme_of(req.headers())));
+    let deps = persons::service::list_fingerprint(&state, &user).await;
     let nonce = page_cache::fresh_nonce();
     if let Some(hit) = state.pages.get(&key, deps, &nonce) {
         return page_cache::with_csp(hit, &nonce);
@@ -404,7 +410,7 @@ async fn persons_list_page(State(state): State<AppState>, req: Request<Body>) ->
         Nonce::from_value(nonce.clone()),
     )
     .await;
-    if page_cache::persons_list_deps(&state, &user).await != deps {
+    if persons::service::list_fingerprint(&state, &user).await != deps {
         return res;
     }
     state.pages.put(key, deps, &nonce, res).await

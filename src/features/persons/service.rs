@@ -529,6 +529,33 @@ async fn check(
     }
 }
 
+/// Everything the persons list shows beyond its page-cache key, as one fingerprint (see
+/// `crate::page_cache`): taken before and after a render, the page is kept only if it did not
+/// change, and served only while it is the same.
+pub async fn list_fingerprint(state: &AppState, user: &crate::auth::CurrentUser) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    // Unreadable: a value no stored page has, so nothing stale is served.
+    db::persons::generation(&state.db)
+        .await
+        .unwrap_or_else(|_| -db::now_ms())
+        .hash(&mut h);
+    // The header badge reads the same cached answer (see `components::connection_badge::badge`).
+    state
+        .letta
+        .health(std::time::Duration::from_secs(30))
+        .await
+        .hash(&mut h);
+    if user.role >= crate::auth::Role::Operator {
+        // Unreadable: a value no stored page has (as for the generation above).
+        match verify_progress(state).await {
+            Ok(p) => p.hash(&mut h),
+            Err(_) => db::now_ms().hash(&mut h),
+        }
+    }
+    h.finish()
+}
+
 /// The "verify all" pass as every instance sees it: from the database. A pass whose instance
 /// died shows as not running (and another may start).
 pub async fn verify_progress(state: &AppState) -> Result<VerifyProgress, AppError> {
