@@ -99,6 +99,9 @@ test('staff create a two-person scenario, run it twice and compare the runs', as
   await expect(changed.locator('.d.removed')).toContainText('the second step');
   await expect(changed.locator('.d.added')).toContainText('the second step, changed');
   await screenshot(page, 'scenario-compare');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, 'scenario-phone');
+  await page.setViewportSize({ width: 1280, height: 720 });
 
   // The list shows it with its last run.
   await page.goto('/chat/scenarios');
