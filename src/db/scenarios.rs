@@ -76,9 +76,8 @@ pub async fn update(
     agent_id: Option<&str>,
     steps: &str,
 ) -> Result<bool, sqlx::Error> {
-    let n =
-        crate::with_pool!(db, |pool| {
-            sqlx::query(
+    let n = crate::with_pool!(db, |pool| {
+        sqlx::query(
         "UPDATE scenarios SET name = $2, agent_id = $3, steps = $4, updated_at = $5 WHERE id = $1",
     )
     .bind(id)
@@ -89,7 +88,7 @@ pub async fn update(
     .execute(pool)
     .await
     .map(|r| r.rows_affected())
-        })?;
+    })?;
     Ok(n > 0)
 }
 
