@@ -9,6 +9,9 @@
 #   load       cold start, memory, persons page vs a static asset, 50 chatting sessions
 #   wrk        1 runtime vs 2 on the persons page (uncached, cached) and a static asset, with
 #              wrk as the client, and the server's CPU by thread (scripts/wrk-bench.sh)
+#   slow links every screen's direct first visit and nav click, cold, in Chromium on loopback
+#              and at 150 ms RTT / 10 Mbit/s: time to hydrated and requests
+#              (scripts/slow-links-bench.sh, end2end/bench/slow-links.cjs)
 #   size       first-load bytes of /login and /persons (scripts/size-budget.sh)
 # --short: a few seconds per phase (what CI runs, so a broken budget is seen).
 set -euo pipefail
@@ -33,5 +36,6 @@ scripts/build-release.sh >&2
 cargo bench --features ssr --bench chat_turn
 cargo bench --features ssr --bench load
 scripts/wrk-bench.sh
+BENCH_ROUNDS=${BENCH_ROUNDS:-$([ "${1:-}" = "--short" ] && echo 1 || echo 3)} scripts/slow-links-bench.sh
 # Reported here; scripts/test.sh runs the same script as its hard check.
 scripts/size-budget.sh --no-build || echo "[size] OVER the first-load budget"

@@ -4,7 +4,8 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    lazy_route, path, Lazy, LazyRoute, SsrMode,
+    hooks::use_location,
+    path, Lazy, LazyRoute, SsrMode,
 };
 
 use crate::{
@@ -87,7 +88,7 @@ pub fn App() -> impl IntoView {
         // and sent in one piece (src/startup.rs); the rest stream.
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=|| { screen_ready(); view! { <LoginPage/> } } ssr=SsrMode::Async/>
                 <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()}/>
                 <ParentRoute path=path!("") view=Layout>
                     <Route path=path!("") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async/>
@@ -102,7 +103,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("chat/scenarios") view={Lazy::<ScenariosRoute>::new()}/>
                     <Route path=path!("chat/scenarios/:id") view={Lazy::<ScenarioRoute>::new()}/>
                     <Route path=path!("activity") view={Lazy::<ActivityRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("persons") view=PersonsPage ssr=SsrMode::Async/>
+                    <Route path=path!("persons") view=|| { screen_ready(); view! { <PersonsPage/> } } ssr=SsrMode::Async/>
                     <Route path=path!("persons/:id") view={Lazy::<PersonRoute>::new()}/>
                     <Route path=path!("persons/:id/persona") view={Lazy::<PersonaRoute>::new()}/>
                 </ParentRoute>
@@ -111,26 +112,72 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// A screen whose code the browser loads only when it is first shown: `cargo leptos build
-/// --split` moves what only `view` reaches into its own wasm chunk. The sign-in page and the
-/// persons list (the first loads issue #10 budgets) and the frame stay in the main module;
-/// the Overview (its cards, charts) loads as its own chunk. Each page creates its resources
-/// itself, as it does when it is not lazy.
+/// A marker for the browser tests and the slow-link bench: `<body data-screen="/path">` once
+/// the routed screen is mounted in the browser (its code loaded, hydrated or drawn), so a
+/// script can tell "this screen works now" apart from "the URL changed".
+fn screen_ready() {
+    // The router's path (the screen being drawn), not `window.location`, which a client-side
+    // navigation updates only after the new screen is drawn.
+    let path = use_location().pathname.get_untracked();
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            // A marker only: nothing depends on it being set.
+            let _ = body.set_attribute("data-screen", &path);
+        }
+    });
+}
+
+/// The screens whose code the browser loads only when one of them is first shown.
+///
+/// All of them are ONE split point (`lazy_screen`), so `cargo leptos build --split` puts their
+/// code into one wasm chunk (issue #24). With a split point per screen, wasm-split gave every
+/// set of screens that shares some code a chunk of its own: 12 to 172 small files per screen,
+/// which a browser fetches six at a time over HTTP/1.1, a round trip each round (1.6–3.4 s per
+/// first visit at 150 ms RTT). Now a lazy screen's first visit fetches the main module and one
+/// chunk, both named in the page's `<head>` (Leptos preloads the chunks of the split points the
+/// server rendered), so they load side by side; after hydration the chunk is fetched while the
+/// browser is idle ([`prefetch_screens`]), so a click in the nav waits for data only. The price
+/// is bytes: a first visit of one lazy screen downloads the code of all of them (see README,
+/// Performance). The sign-in page and the persons list (the first loads issue #10 budgets)
+/// and the frame stay in the main module. Each page creates its resources itself, as it does
+/// when it is not lazy.
 macro_rules! lazy_page {
-    ($($route:ident => $page:ident),* $(,)?) => {$(
-        struct $route;
+    ($($route:ident => $page:ident),* $(,)?) => {
+        /// Which lazy screen to draw: the one argument of the one split point.
+        #[derive(Clone, Copy)]
+        #[repr(u8)]
+        #[allow(clippy::enum_variant_names)]
+        enum LazyScreen {
+            $($route),*
+        }
 
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(_this: Self) -> AnyView {
-                view! { <$page/> }.into_any()
+        #[lazy]
+        fn lazy_screen(screen: LazyScreen) -> AnyView {
+            match screen {
+                $(LazyScreen::$route => view! { <$page/> }.into_any(),)*
             }
         }
-    )*};
+
+        $(
+            struct $route;
+
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    $route
+                }
+
+                async fn view(_this: Self) -> AnyView {
+                    let view = lazy_screen(LazyScreen::$route).await;
+                    screen_ready();
+                    view
+                }
+
+                async fn preload() {
+                    prefetch_screens().await;
+                }
+            }
+        )*
+    };
 }
 
 lazy_page! {
@@ -149,4 +196,11 @@ lazy_page! {
     ActivityRoute => ActivityPage,
     PersonRoute => PersonPage,
     PersonaRoute => PersonaPage,
+}
+
+/// Loads the lazy screens' code without drawing anything (the browser only; a no-op on the
+/// server). `hydrate()` calls it when the browser is idle after hydration.
+pub async fn prefetch_screens() {
+    #[cfg(feature = "hydrate")]
+    __preload_lazy_screen().await;
 }

@@ -64,5 +64,12 @@ pub fn hydrate() {
             .forget();
         // A marker for browser tests: reached only once the page hydrated without a panic.
         let _ = body.set_attribute("data-hydrated", "true");
+        // The lazy screens' code, fetched while the browser has nothing else to do (issue
+        // #24), so a click in the nav waits for the screen's data only, not for its code.
+        // Safari has no requestIdleCallback: a short timer instead.
+        let prefetch = || wasm_bindgen_futures::spawn_local(app::prefetch_screens());
+        if leptos::prelude::request_idle_callback_with_handle(prefetch).is_err() {
+            leptos::prelude::set_timeout(prefetch, std::time::Duration::from_millis(300));
+        }
     });
 }

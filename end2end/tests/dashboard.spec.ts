@@ -89,7 +89,7 @@ test.describe.serial('letta-admin in a browser', () => {
 
   test('the operator connects the dashboard to Letta', async ({ page }) => {
     const errors = watchConsole(page);
-    // Every built asset the browser loads (hashed names, the settings screen's wasm chunk).
+    // Every built asset the browser loads (hashed names, the lazy screens' wasm chunk).
     const assets = new Set<string>();
     page.on('response', (r) => {
       const path = new URL(r.url()).pathname;
@@ -122,7 +122,7 @@ test.describe.serial('letta-admin in a browser', () => {
     expect(await page.content()).not.toContain(LETTA_PASSWORD);
     const kinds = [...assets].map((a) => a.split('.').pop());
     for (const kind of ['js', 'wasm', 'css']) expect(kinds).toContain(kind);
-    expect([...assets].some((a) => a.includes('settings_route'))).toBe(true);
+    expect([...assets].some((a) => a.includes('split_lazy_screen'))).toBe(true);
     for (const asset of assets) {
       const body = (await (await page.request.get(asset)).body()).toString('latin1');
       expect(body.length).toBeGreaterThan(100);
