@@ -63,14 +63,18 @@ p50() {
 declare -A sum p50u p50s
 for round in 1 2; do
   for w in 1 2; do
-    port=$((33000 + RANDOM % 2000))
+    # A port nothing listens on now (a random one collided once in CI).
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     LETTA_ADMIN_WORKERS=$w LEPTOS_SITE_ADDR=127.0.0.1:$port $bin > "$work/server-$w.log" 2>&1 &
     pid=$!
-    for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+    up=
+    for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && { up=1; break; }; sleep 0.1; done
+    [ -n "$up" ] || { echo "[wrk] the server ($w runtimes) did not start:"; tail -20 "$work/server-$w.log"; exit 1; }
     curl -s -c "$work/cj" -o /dev/null -X POST --data 'username=bench&password=bench+password+1' \
       "http://127.0.0.1:$port/api/public/login"
     cookie=$(awk '$6 ~ /session/ {print $6"="$7}' "$work/cj")
-    css=$(curl -s -b "$work/cj" "http://127.0.0.1:$port/persons" | grep -o '/pkg/[^"]*\.css' | head -1)
+    css=$(curl -s -b "$work/cj" "http://127.0.0.1:$port/persons" | grep -o '/pkg/[^"]*\.css' | head -1 || true)
+    [ -n "$css" ] && [ -n "$cookie" ] || { echo "[wrk] no session or no stylesheet on /persons ($w runtimes):"; tail -20 "$work/server-$w.log"; exit 1; }
     # Warm-up (SQLite's page cache, the allocator, the connections), not counted.
     wrk -t1 -c8 -d2s -s "$work/uncached.lua" -H "Cookie: $cookie" "http://127.0.0.1:$port" > /dev/null
     wrk -t1 -c8 -d"${secs}s" --latency -s "$work/uncached.lua" -H "Cookie: $cookie" "http://127.0.0.1:$port" > "$work/u.txt" &
