@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::{
     fake_letta::{FakeLetta, Fault},
-    spawn_app, spawn_app_with, TestApp,
+    person, spawn_app, spawn_app_with, TestApp,
 };
 use letta_admin::{
     auth::Role,
@@ -14,14 +14,7 @@ use letta_admin::{
         ActivityPage, BackgroundRun, HistoryPage, LedgerEntry, LineBuffer, PartKind, Sender,
         TurnEvent,
     },
-    features::persons::api::{CreateOutcome, PersonDetail},
 };
-
-struct Person {
-    id: i64,
-    block_id: String,
-    identity_id: String,
-}
 
 async fn connect(app: &TestApp, fake: &FakeLetta, timeout: &str) -> reqwest::Client {
     let op = app.signed_in("olga", Role::Operator).await;
@@ -45,32 +38,6 @@ async fn twenty_staff(app: &TestApp) -> Vec<reqwest::Client> {
         staff.push(app.signed_in(&format!("staff{i:02}"), Role::Staff).await);
     }
     staff
-}
-
-async fn person(app: &TestApp, op: &reqwest::Client, username: &str) -> Person {
-    let a = app
-        .call(
-            op,
-            "operator/persons/create",
-            &[
-                ("form[username]", username),
-                ("form[display_name]", &format!("{username} display")),
-                ("form[notes]", ""),
-            ],
-        )
-        .await;
-    let CreateOutcome::Created(summary) = a.json() else {
-        panic!("{}", a.body)
-    };
-    let p: PersonDetail = app
-        .call(op, "staff/persons/get", &[("id", &summary.id.to_string())])
-        .await
-        .json();
-    Person {
-        id: p.id,
-        block_id: p.block_id.unwrap(),
-        identity_id: p.identity_id.unwrap(),
-    }
 }
 
 /// Starts a turn; the response streams NDJSON events.

@@ -6,7 +6,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{fake_letta::FakeLetta, spawn_app, TestApp};
+use common::{fake_letta::FakeLetta, person, spawn_app, TestApp};
 use letta_admin::{
     auth::Role,
     error::AppError,
@@ -14,40 +14,7 @@ use letta_admin::{
         Comparison, ExpectKind, Expectation, ImportReport, RunDetail, RunSummary, ScenarioDetail,
         ScenarioFile, ScenarioInput, ScenarioSummary, StepInput, MAX_NAME_CHARS, MAX_STEPS,
     },
-    features::persons::api::{CreateOutcome, PersonDetail},
 };
-
-pub struct Person {
-    pub id: i64,
-    pub block_id: String,
-    pub identity_id: String,
-}
-
-pub async fn person(app: &TestApp, op: &reqwest::Client, username: &str) -> Person {
-    let a = app
-        .call(
-            op,
-            "operator/persons/create",
-            &[
-                ("form[username]", username),
-                ("form[display_name]", &format!("{username} display")),
-                ("form[notes]", ""),
-            ],
-        )
-        .await;
-    let CreateOutcome::Created(summary) = a.json() else {
-        panic!("{}", a.body)
-    };
-    let p: PersonDetail = app
-        .call(op, "staff/persons/get", &[("id", &summary.id.to_string())])
-        .await
-        .json();
-    Person {
-        id: p.id,
-        block_id: p.block_id.unwrap(),
-        identity_id: p.identity_id.unwrap(),
-    }
-}
 
 /// The form fields of a scenario, as the browser posts them (`scenario[steps][0][text]`, ...).
 pub fn form_of(prefix: &str, s: &ScenarioInput) -> Vec<(String, String)> {

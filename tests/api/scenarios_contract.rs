@@ -3,7 +3,8 @@
 //! the real replies and the real persona blocks. Needs LETTA_BASE_URL / LETTA_SERVER_PASSWORD;
 //! skipped loudly without them unless LETTA_CONTRACT_REQUIRED=1.
 use crate::common;
-use crate::scenarios::{finished, person, start_run, step};
+use crate::common::person;
+use crate::scenarios::{finished, start_run, step};
 
 use common::spawn_app_with;
 use letta_admin::{

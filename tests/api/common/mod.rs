@@ -420,3 +420,38 @@ impl std::io::Write for CaptureWriter {
         Ok(())
     }
 }
+
+/// A person made through the dashboard (its Letta identity and persona block created), as the
+/// chat and scenario tests need it.
+pub struct Person {
+    pub id: i64,
+    pub block_id: String,
+    pub identity_id: String,
+}
+
+/// Creates `username` as an operator would and reads back its stored Letta ids.
+pub async fn person(app: &TestApp, op: &reqwest::Client, username: &str) -> Person {
+    let a = app
+        .call(
+            op,
+            "operator/persons/create",
+            &[
+                ("form[username]", username),
+                ("form[display_name]", &format!("{username} display")),
+                ("form[notes]", ""),
+            ],
+        )
+        .await;
+    let letta_admin::features::persons::api::CreateOutcome::Created(summary) = a.json() else {
+        panic!("{}", a.body)
+    };
+    let p: letta_admin::features::persons::api::PersonDetail = app
+        .call(op, "staff/persons/get", &[("id", &summary.id.to_string())])
+        .await
+        .json();
+    Person {
+        id: p.id,
+        block_id: p.block_id.unwrap(),
+        identity_id: p.identity_id.unwrap(),
+    }
+}
