@@ -62,8 +62,9 @@ fn read_password() -> Result<String, String> {
 // session and sign-in pruning, the settings watch) and the accept loop. Requests are served
 // on `LETTA_ADMIN_WORKERS` single-threaded runtimes of their own (src/serve.rs explains why:
 // one server-side render must never be polled by two threads). Its one worker thread is
-// what serves requests when LETTA_ADMIN_WORKERS=1. Database work runs on sqlx's threads and
-// password hashing on a pool of its own.
+// what serves requests when LETTA_ADMIN_WORKERS=1. Database work runs on sqlx's threads,
+// except the reads every page view makes on SQLite, which run on the serving thread itself
+// (src/db/reader.rs explains why); password hashing runs on a pool of its own.
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> ExitCode {
     letta_admin::auth::password::keep_hash_memory_off_the_heap();

@@ -11,7 +11,7 @@
 //!   stored only if it did not change meanwhile, and served only while it is still the same.
 //!
 //! This module is the cache only; the page's owner says what its key's variant and its
-//! fingerprint are (`features::persons::service::list_fingerprint`, wired in `startup.rs`).
+//! fingerprint are (`features::persons::service::ListSnapshot`, wired in `startup.rs`).
 //! The table's part of that fingerprint is the persons generation, bumped after every write
 //! has finished, so a render that raced a write is never stored under the newer generation.
 //! Each hit gets a fresh CSP nonce: the render's own nonce is replaced in the HTML, and the

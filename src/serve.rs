@@ -22,6 +22,12 @@
 //!   Letta's HTTP connections in reqwest's pool) are driven by the runtime that opened them
 //!   and are shared by every thread through the pools.
 //!
+//! What kept a second runtime from buying a second core's worth of pages was not in this
+//! file: every SQLite statement was two hand-offs to a sqlx connection thread, which on two
+//! busy cores has to preempt a serving thread each time. The reads of every page view now run
+//! on the serving thread (src/db/reader.rs), and two runtimes serve about twice the uncached
+//! persons pages of one (README, Performance).
+//!
 //! One more process-wide hazard, found when apps were built while others served (the tests):
 //! listing the routes renders the app with resource loading off, by a flag that is global to
 //! the process, so it must happen once, before serving (`startup::route_list`).

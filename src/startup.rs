@@ -34,7 +34,7 @@ use crate::{
     connection::LettaHub,
     crypto::SecretBox,
     db,
-    features::persons,
+    features::persons::service::ListSnapshot,
     page_cache,
     security::{page_csp, require_same_origin, security_headers},
     state::AppState,
@@ -397,20 +397,28 @@ async fn persons_list_page(State(state): State<AppState>, req: Request<Body>) ->
     // (`<html data-theme>`).
     let who = (user.id, &user.username, user.role);
     let key = page_cache::Key::new(&req, (who, theme_of(req.headers())));
-    let deps = persons::service::list_fingerprint(&state, &user).await;
+    let before = ListSnapshot::read(&state).await;
+    let deps = before.fingerprint(&state, &user).await;
     let nonce = page_cache::fresh_nonce();
     if let Some(hit) = state.pages.get(&key, deps, &nonce) {
         return page_cache::with_csp(hit, &nonce);
     }
-    let res = render_page(
+    // The render shows the snapshot the fingerprint was taken of (its total and verify pass).
+    let res = render_page_with(
         state.clone(),
         req,
         SsrMode::Async,
         RequestUser::known(Some(user.clone())),
         Nonce::from_value(nonce.clone()),
+        move || provide_context(before.clone()),
     )
     .await;
-    if persons::service::list_fingerprint(&state, &user).await != deps {
+    if ListSnapshot::read(&state)
+        .await
+        .fingerprint(&state, &user)
+        .await
+        != deps
+    {
         return res;
     }
     state.pages.put(key, deps, &nonce, res).await
@@ -426,6 +434,18 @@ async fn render_page(
     user: RequestUser,
     nonce: Nonce,
 ) -> Response {
+    render_page_with(state, req, mode, user, nonce, || {}).await
+}
+
+/// [`render_page`], with more in the render's context (`provide`).
+async fn render_page_with(
+    state: AppState,
+    req: Request<Body>,
+    mode: SsrMode,
+    user: RequestUser,
+    nonce: Nonce,
+    provide: impl Fn() + Clone + Send + Sync + 'static,
+) -> Response {
     let csp = page_csp(&nonce.to_string());
     let options = state.leptos_options.clone();
     // The user, before the render: the frame is drawn from it at once (see `PageUser`). The
@@ -440,6 +460,7 @@ async fn render_page(
         provide_context(nonce.clone());
         provide_context(user.clone());
         provide_context(page_user.clone());
+        provide();
     };
     let app = move || shell(options.clone());
     let mut res = match mode {

@@ -17,6 +17,7 @@ pub mod instances;
 pub mod ledger;
 pub mod login_attempts;
 pub mod persons;
+pub mod reader;
 pub mod saga;
 pub mod scenarios;
 pub mod sessions;
@@ -283,9 +284,17 @@ async fn connect_sqlite(database_url: &str) -> Result<SqlitePool, sqlx::Error> {
         // 1 MiB of page cache per connection (SQLite's default is 2 MiB): the queries are
         // index range scans, and eight idle connections' caches were most of the resident
         // memory at 100,000 persons.
-        .pragma("cache_size", "-1024");
+        .pragma("cache_size", "-1024")
+        // sqlx-sqlite hands rows from the connection's thread in a channel of this many; at its
+        // default of 50 a persons page (51 rows) stalled the thread until the reader woke.
+        .row_buffer_size(256);
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        // Each statement is a round trip to the connection's own thread (sqlx-sqlite runs
+        // SQLite there). The pool's default test of a connection before every use is a second
+        // round trip per statement, for a handle to a local file that cannot go stale as a
+        // network connection can: off. (Postgres keeps it: its connections can be cut.)
+        .test_before_acquire(false)
         .connect_with(options)
         .await?;
     sqlx::migrate!("./migrations").run(&pool).await?;

@@ -1,21 +1,14 @@
 use super::Db;
 use serde::{Deserialize, Serialize};
 
-/// The `persons` generation: bumped after every write to `persons` (all of them are in this
-/// file, each one after its statement or transaction has finished), so whatever is derived
-/// from the table (the rendered persons list in `crate::page_cache`) can tell that it is out
-/// of date. A bump always comes after the change is visible, so a reader that saw the old
+/// The `persons` generation (read by [`list_state`]): bumped after every write to `persons`
+/// (all of them are in this file, each one after its statement or transaction has finished),
+/// so whatever is derived from the table (the rendered persons list in `crate::page_cache`)
+/// can tell that it is out of date. A bump always comes after the change is visible, so a reader that saw the old
 /// generation before and after reading the table cannot have read a half-old state under the
 /// new one. In the database: a write through one dashboard instance invalidates the caches of
 /// all of them.
-pub async fn generation(db: &Db) -> Result<i64, sqlx::Error> {
-    crate::with_pool!(db, |pool| sqlx::query_scalar(
-        "SELECT value FROM generations WHERE name = 'persons'"
-    )
-    .fetch_one(pool)
-    .await)
-}
-
+///
 /// Marks the table changed: also after a failed write, which may have been committed before
 /// its error arrived (a second invalidation costs one render).
 async fn changed<T>(db: &Db, result: T) -> T {
@@ -50,6 +43,31 @@ pub struct PersonRow {
 
 const COLUMNS: &str = "id, username, display_name, notes, identity_id, block_id, block_limit, \
                        health, health_detail, checked_at, created_at";
+
+/// A person as a list shows them (the persons list, the chat's person picker): five of the
+/// eleven columns, so a page of them is half the values to copy out of SQLite.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq, Eq)]
+pub struct PersonListRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub health: String,
+    pub created_at: i64,
+}
+
+const LIST_COLUMNS: &str = "id, username, display_name, health, created_at";
+
+impl From<PersonRow> for PersonListRow {
+    fn from(p: PersonRow) -> PersonListRow {
+        PersonListRow {
+            id: p.id,
+            username: p.username,
+            display_name: p.display_name,
+            health: p.health,
+            created_at: p.created_at,
+        }
+    }
+}
 
 pub struct NewPerson<'a> {
     pub username: &'a str,
@@ -166,7 +184,7 @@ pub async fn page(
     after: Option<&Cursor>,
     problems: bool,
     limit: i64,
-) -> Result<Vec<PersonRow>, sqlx::Error> {
+) -> Result<Vec<PersonListRow>, sqlx::Error> {
     let prefix = search.trim().to_lowercase();
     // Problems only: few rows, found through the partial index of migration 0010.
     let health = if problems {
@@ -194,16 +212,32 @@ pub async fn page(
     let cursor = format!("($4 IS NULL OR ({key_col}, id) {cmp} ({key_expr}, $5))");
     let order = format!("ORDER BY {key_col} {dir}, id {dir}");
     let sql = if prefix.is_empty() {
-        format!("SELECT {COLUMNS} FROM persons WHERE {cursor}{health} {order} LIMIT $3")
+        format!("SELECT {LIST_COLUMNS} FROM persons WHERE {cursor}{health} {order} LIMIT $3")
     } else {
         // Two indexed range scans, merged; the sort then covers the matches only.
         format!(
-            "SELECT {COLUMNS} FROM persons WHERE id IN ( \
+            "SELECT {LIST_COLUMNS} FROM persons WHERE id IN ( \
                SELECT id FROM persons WHERE username >= $1 AND username < $2 \
                UNION SELECT id FROM persons WHERE display_key >= $1 AND display_key < $2) \
              AND {cursor}{health} {order} LIMIT $3"
         )
     };
+    // Every persons page view: on SQLite on the serving thread (`super::reader`).
+    if let Db::Sqlite(pool) = db {
+        let args: [&dyn rusqlite::ToSql; 5] = [&prefix, &upper, &limit, &after_key, &after_id];
+        let rows = super::reader::query(pool, &sql, &args, |r| {
+            Ok(PersonListRow {
+                id: r.get("id")?,
+                username: r.get("username")?,
+                display_name: r.get("display_name")?,
+                health: r.get("health")?,
+                created_at: r.get("created_at")?,
+            })
+        });
+        if let Some(rows) = rows {
+            return Ok(rows);
+        }
+    }
     crate::with_pool!(db, |pool| sqlx::query_as(&sql)
         .bind(&prefix)
         .bind(&upper)
@@ -402,6 +436,62 @@ pub async fn verify_state(db: &Db, now_ms: i64, expiry_ms: i64) -> Result<Verify
     )
     .bind(now_ms)
     .bind(expiry_ms)
+    .fetch_one(pool)
+    .await)
+}
+
+/// What the persons list shows of the table beside its rows, read in ONE statement: the
+/// generation (see [`generation`]), the number of persons and the "Verify all" pass (as
+/// [`verify_state`]). The persons page reads it before and after its render (the page cache's
+/// fingerprint) and the render shows the first reading, so a page costs two statements here
+/// instead of six, each a round trip to the database's thread or server.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq, Eq)]
+pub struct ListState {
+    pub generation: i64,
+    pub persons: i64,
+    #[sqlx(flatten)]
+    pub verify: VerifyRow,
+}
+
+pub async fn list_state(db: &Db, now_ms: i64, expiry_ms: i64) -> Result<ListState, sqlx::Error> {
+    const SQL: &str = "SELECT g.value AS generation, c.n AS persons, \
+                (v.running = TRUE AND EXISTS (SELECT 1 FROM instances i \
+                 WHERE i.id = v.instance_id AND i.heartbeat_at >= $1 - $2)) AS running, \
+                v.total, v.done, v.problems, v.started_at, v.finished_at \
+         FROM generations g, person_count c, persons_verify v \
+         WHERE g.name = 'persons' AND c.id = 1 AND v.id = 1";
+    // Read twice per persons page view: on SQLite on the serving thread (`super::reader`).
+    if let Db::Sqlite(pool) = db {
+        let row = super::reader::query_optional(pool, SQL, &[&now_ms, &expiry_ms], |r| {
+            Ok(ListState {
+                generation: r.get("generation")?,
+                persons: r.get("persons")?,
+                verify: VerifyRow {
+                    running: r.get("running")?,
+                    total: r.get("total")?,
+                    done: r.get("done")?,
+                    problems: r.get("problems")?,
+                    started_at: r.get("started_at")?,
+                    finished_at: r.get("finished_at")?,
+                },
+            })
+        });
+        if let Some(Some(row)) = row {
+            return Ok(row);
+        }
+    }
+    crate::with_pool!(db, |pool| sqlx::query_as(SQL)
+        .bind(now_ms)
+        .bind(expiry_ms)
+        .fetch_one(pool)
+        .await)
+}
+
+/// Persons whose last check found a problem (the partial index of migration 0010).
+pub async fn problem_count(db: &Db) -> Result<i64, sqlx::Error> {
+    crate::with_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM persons WHERE health NOT IN ('ok', 'unknown')"
+    )
     .fetch_one(pool)
     .await)
 }

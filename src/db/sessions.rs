@@ -13,7 +13,8 @@ use super::Db;
 
 #[derive(Clone, Debug)]
 pub enum Sessions {
-    Sqlite(SqliteStore),
+    /// The store, and its pool for [`Sessions::load`]'s read on the serving thread.
+    Sqlite(SqliteStore, sqlx::SqlitePool),
     Postgres(PostgresStore),
 }
 
@@ -24,7 +25,7 @@ impl Sessions {
             Db::Sqlite(pool) => {
                 let store = SqliteStore::new(pool.clone());
                 store.migrate().await?;
-                Ok(Sessions::Sqlite(store))
+                Ok(Sessions::Sqlite(store, pool.clone()))
             }
             Db::Postgres(pool) => {
                 let store = PostgresStore::new(pool.clone());
@@ -53,28 +54,46 @@ impl Sessions {
 impl SessionStore for Sessions {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match self {
-            Sessions::Sqlite(s) => s.create(record).await,
+            Sessions::Sqlite(s, _) => s.create(record).await,
             Sessions::Postgres(s) => s.create(record).await,
         }
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         match self {
-            Sessions::Sqlite(s) => s.save(record).await,
+            Sessions::Sqlite(s, _) => s.save(record).await,
             Sessions::Postgres(s) => s.save(record).await,
         }
     }
 
+    /// Every request with a session cookie loads it: on SQLite on the serving thread
+    /// (`super::reader`), the same row the store reads, expired when its record says so (the
+    /// store writes the record's expiry into its `expiry_date` column beside it).
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match self {
-            Sessions::Sqlite(s) => s.load(id).await,
+            Sessions::Sqlite(s, pool) => {
+                let data = super::reader::query_optional(
+                    pool,
+                    "SELECT data FROM tower_sessions WHERE id = $1",
+                    &[&id.to_string()],
+                    |r| r.get::<_, Vec<u8>>(0),
+                );
+                match data.map(|d| d.map(|d| rmp_serde::from_slice::<Record>(&d))) {
+                    Some(None) => Ok(None),
+                    Some(Some(Ok(record))) => Ok((record.expiry_date
+                        > time::OffsetDateTime::now_utc())
+                    .then_some(record)),
+                    // Not readable here or not decodable: the store says why.
+                    Some(Some(Err(_))) | None => s.load(id).await,
+                }
+            }
             Sessions::Postgres(s) => s.load(id).await,
         }
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         match self {
-            Sessions::Sqlite(s) => s.delete(id).await,
+            Sessions::Sqlite(s, _) => s.delete(id).await,
             Sessions::Postgres(s) => s.delete(id).await,
         }
     }
@@ -84,7 +103,7 @@ impl SessionStore for Sessions {
 impl ExpiredDeletion for Sessions {
     async fn delete_expired(&self) -> session_store::Result<()> {
         match self {
-            Sessions::Sqlite(s) => s.delete_expired().await,
+            Sessions::Sqlite(s, _) => s.delete_expired().await,
             Sessions::Postgres(s) => s.delete_expired().await,
         }
     }

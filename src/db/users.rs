@@ -40,13 +40,28 @@ pub async fn by_username(db: &Db, username: &str) -> Result<Option<UserRow>, sql
     .await)
 }
 
+/// Every signed-in request reads its user: on SQLite on the serving thread (`db::reader`).
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
-    crate::with_pool!(db, |pool| sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM users WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(pool)
-    .await)
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    if let Db::Sqlite(pool) = db {
+        if let Some(row) = super::reader::query_optional(pool, &sql, &[&id], |r| {
+            Ok(UserRow {
+                id: r.get("id")?,
+                username: r.get("username")?,
+                password_hash: r.get("password_hash")?,
+                role: r.get("role")?,
+                disabled: r.get("disabled")?,
+                session_epoch: r.get("session_epoch")?,
+                created_at: r.get("created_at")?,
+            })
+        }) {
+            return Ok(row);
+        }
+    }
+    crate::with_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
 }
 
 /// One page of users, optionally filtered by a case-insensitive username substring, in

@@ -201,7 +201,7 @@ pub async fn person_choices(
     if let Some(id) = selected {
         if !rows.iter().any(|p| p.id == id) {
             if let Some(p) = db::persons::by_id(&state.db, id).await.map_err(internal)? {
-                rows.insert(0, p);
+                rows.insert(0, p.into());
             }
         }
     }

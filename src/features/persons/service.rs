@@ -10,7 +10,7 @@ use crate::{
     db::{
         self,
         audit::Outcome,
-        persons::{Cursor, NewPerson, PersonRow, PersonSort},
+        persons::{Cursor, NewPerson, PersonListRow, PersonRow, PersonSort},
     },
     error::AppError,
     letta::{
@@ -22,7 +22,7 @@ use crate::{
 
 pub const PAGE_SIZE: i64 = 50;
 
-fn summary(p: &PersonRow) -> PersonSummary {
+fn summary(p: &PersonListRow) -> PersonSummary {
     PersonSummary {
         id: p.id,
         username: p.username.clone(),
@@ -87,9 +87,9 @@ pub async fn list(state: &AppState, q: PersonQuery) -> Result<PersonsPage, AppEr
     Ok(PersonsPage {
         persons: rows.iter().map(summary).collect(),
         total: if q.problems {
-            db::persons::health_summary(&state.db).await?.problems
+            db::persons::problem_count(&state.db).await?
         } else {
-            db::persons::count(&state.db).await?
+            person_count(state).await?
         },
         next,
     })
@@ -199,7 +199,7 @@ pub async fn create(ctx: &Ctx, form: NewPersonForm) -> Result<CreateOutcome, App
         Some(&format!("identity {}, block {block_id}", identity.id)),
     )
     .await;
-    Ok(CreateOutcome::Created(summary(&row)))
+    Ok(CreateOutcome::Created(summary(&row.into())))
 }
 
 async fn create_steps(
@@ -366,7 +366,7 @@ pub async fn adopt(ctx: &Ctx, username: &str, notes: &str) -> Result<PersonSumma
         Some(&identity.id),
     )
     .await;
-    Ok(summary(&row))
+    Ok(summary(&row.into()))
 }
 
 pub async fn update(
@@ -529,50 +529,114 @@ async fn check(
     }
 }
 
-/// Everything the persons list shows beyond its page-cache key, as one fingerprint (see
-/// `crate::page_cache`): taken before and after a render, the page is kept only if it did not
-/// change, and served only while it is the same.
-pub async fn list_fingerprint(state: &AppState, user: &crate::auth::CurrentUser) -> u64 {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    let mut h = DefaultHasher::new();
-    // Unreadable: a value no stored page has, so nothing stale is served.
-    db::persons::generation(&state.db)
-        .await
-        .unwrap_or_else(|_| -db::now_ms())
-        .hash(&mut h);
-    // The header badge reads the same cached answer (see `components::connection_badge::badge`).
-    state
-        .letta
-        .health(std::time::Duration::from_secs(30))
-        .await
-        .hash(&mut h);
-    if user.role >= crate::auth::Role::Operator {
-        // Unreadable: a value no stored page has (as for the generation above).
-        match verify_progress(state).await {
-            Ok(p) => p.hash(&mut h),
-            Err(_) => db::now_ms().hash(&mut h),
-        }
-    }
-    h.finish()
+/// The persons table as one request to the persons list sees it: its generation, how many
+/// persons there are and the "Verify all" pass, from one statement
+/// (`db::persons::list_state`). The list page's handler reads it before the render, puts it
+/// in the render's context (the list's total and the verify card are drawn from it, not read
+/// again) and reads it again after the render: the page cache keeps the page only if the
+/// fingerprint did not change meanwhile (see `crate::page_cache`).
+#[derive(Debug, Clone)]
+pub struct ListSnapshot {
+    /// `None` when the database could not be read: a fingerprint no stored page has, and the
+    /// render reads for itself (and says what failed).
+    read: Option<ListRead>,
 }
 
-/// The "verify all" pass as every instance sees it: from the database. A pass whose instance
-/// died shows as not running (and another may start).
-pub async fn verify_progress(state: &AppState) -> Result<VerifyProgress, AppError> {
-    let row = db::persons::verify_state(
-        &state.db,
-        state.instance.now_ms(),
-        state.instance.expiry_ms(),
-    )
-    .await?;
-    Ok(VerifyProgress {
+#[derive(Debug, Clone)]
+struct ListRead {
+    generation: i64,
+    persons: i64,
+    verify: VerifyProgress,
+}
+
+impl ListSnapshot {
+    pub async fn read(state: &AppState) -> ListSnapshot {
+        let read = db::persons::list_state(
+            &state.db,
+            state.instance.now_ms(),
+            state.instance.expiry_ms(),
+        )
+        .await;
+        ListSnapshot {
+            read: match read {
+                Ok(row) => Some(ListRead {
+                    generation: row.generation,
+                    persons: row.persons,
+                    verify: progress_of(row.verify),
+                }),
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the persons list state");
+                    None
+                }
+            },
+        }
+    }
+
+    /// Everything the persons list shows beyond its page-cache key, for `user`: the persons
+    /// table (its generation), the Letta connection badge and, for operators, the verify
+    /// pass.
+    pub async fn fingerprint(&self, state: &AppState, user: &crate::auth::CurrentUser) -> u64 {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let mut h = DefaultHasher::new();
+        match &self.read {
+            Some(read) => {
+                read.generation.hash(&mut h);
+                if user.role >= crate::auth::Role::Operator {
+                    read.verify.hash(&mut h);
+                }
+            }
+            // Unreadable: a value no stored page has, so nothing stale is served.
+            None => db::now_ms().hash(&mut h),
+        }
+        // The header badge reads the same cached answer (see
+        // `components::connection_badge::badge`).
+        state
+            .letta
+            .health(std::time::Duration::from_secs(30))
+            .await
+            .hash(&mut h);
+        h.finish()
+    }
+
+    /// The snapshot the current render was given, if it was (the persons list's handler).
+    fn of_render() -> Option<ListRead> {
+        leptos::prelude::use_context::<ListSnapshot>().and_then(|s| s.read)
+    }
+}
+
+/// The number of persons: from the render's snapshot when there is one.
+async fn person_count(state: &AppState) -> Result<i64, AppError> {
+    match ListSnapshot::of_render() {
+        Some(read) => Ok(read.persons),
+        None => Ok(db::persons::count(&state.db).await?),
+    }
+}
+
+fn progress_of(row: db::persons::VerifyRow) -> VerifyProgress {
+    VerifyProgress {
         running: row.running,
         total: row.total.max(0) as usize,
         done: row.done.max(0) as usize,
         problems: serde_json::from_str(&row.problems).unwrap_or_default(),
         started_at: row.started_at,
         finished_at: row.finished_at,
-    })
+    }
+}
+
+/// The "verify all" pass as every instance sees it: from the database (or from the render's
+/// snapshot, read from it just before). A pass whose instance died shows as not running (and
+/// another may start).
+pub async fn verify_progress(state: &AppState) -> Result<VerifyProgress, AppError> {
+    if let Some(read) = ListSnapshot::of_render() {
+        return Ok(read.verify);
+    }
+    let row = db::persons::verify_state(
+        &state.db,
+        state.instance.now_ms(),
+        state.instance.expiry_ms(),
+    )
+    .await?;
+    Ok(progress_of(row))
 }
 
 pub async fn start_verify_all(ctx: &Ctx) -> Result<VerifyProgress, AppError> {
