@@ -60,7 +60,7 @@ pub fn query<T>(
             Entry::Vacant(v) => match open(path) {
                 Ok(c) => v.insert(c),
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot open a reader on the database; reading through the pool");
+                    tracing::warn!(error = %e, database = %path.display(), "cannot open a reader on the database; reading through the pool");
                     return None;
                 }
             },
@@ -70,7 +70,7 @@ pub fn query<T>(
     match result {
         Ok(rows) => Some(rows),
         Err(e) => {
-            tracing::warn!(error = %e, "a read on the serving thread failed; reading through the pool");
+            tracing::warn!(error = %e, database = %path.display(), "a read on the serving thread failed; reading through the pool");
             None
         }
     }

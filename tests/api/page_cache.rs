@@ -314,3 +314,62 @@ async fn pages_render_while_other_apps_are_built() {
         builds.await.unwrap();
     }
 }
+
+/// A page view's reads (the session, its user, the list's state and its page) are answered on
+/// the serving thread on SQLite (src/db/reader.rs), falling back to the pool with a warning if
+/// they cannot be: every kind of list page is right, and none fell back.
+#[tokio::test]
+async fn a_page_views_reads_are_answered_without_falling_back() {
+    common::capture_warnings();
+    let app = common::spawn_app_with(|c| c.workers = 2).await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    let staff = app.signed_in("sam", Role::Staff).await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(add_person(&app, &format!("reader{i}"), &format!("Reader {i}")).await);
+    }
+    letta_admin::db::persons::set_health(&app.state.db, ids[2], "unlinked", Some("gone"))
+        .await
+        .unwrap();
+    let (all, _) = persons_page(&op, &app, "/persons").await;
+    assert!(
+        all.contains("4 persons in all") && all.contains("reader3"),
+        "{all}"
+    );
+    let (found, _) = persons_page(&staff, &app, "/persons?q=READER&sort=newest").await;
+    let order: Vec<_> = ["reader3", "reader2", "reader1", "reader0"]
+        .iter()
+        .map(|u| found.find(&format!(">{u}<")).expect(u))
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "newest first: {found}"
+    );
+    let (after, _) = persons_page(
+        &op,
+        &app,
+        &format!(
+            "/persons?sort=username&after_key=reader1&after_id={}",
+            ids[1]
+        ),
+    )
+    .await;
+    assert!(
+        after.contains(">reader2<") && !after.contains(">reader1<"),
+        "{after}"
+    );
+    let (problems, _) = persons_page(&op, &app, "/persons?problems=1").await;
+    assert!(
+        problems.contains("1 person with a problem") && problems.contains(">reader2<"),
+        "{problems}"
+    );
+    assert!(!problems.contains(">reader0<"), "{problems}");
+    // Other tests' apps log too (one data failed on purpose): this app's database only.
+    let db = app.state.config.data_dir.join("letta-admin.db");
+    let logged = common::warnings_logged();
+    let fell_back: Vec<_> = logged
+        .lines()
+        .filter(|l| l.contains("through the pool") && l.contains(&*db.to_string_lossy()))
+        .collect();
+    assert!(fell_back.is_empty(), "{fell_back:?}");
+}
