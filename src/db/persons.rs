@@ -4,10 +4,10 @@ use serde::{Deserialize, Serialize};
 /// The `persons` generation (read by [`list_state`]): bumped after every write to `persons`
 /// (all of them are in this file, each one after its statement or transaction has finished),
 /// so whatever is derived from the table (the rendered persons list in `crate::page_cache`)
-/// can tell that it is out of date. A bump always comes after the change is visible, so a reader that saw the old
-/// generation before and after reading the table cannot have read a half-old state under the
-/// new one. In the database: a write through one dashboard instance invalidates the caches of
-/// all of them.
+/// can tell that it is out of date. A bump always comes after the change is visible, so a
+/// reader that saw the old generation before and after reading the table cannot have read a
+/// half-old state under the new one. In the database: a write through one dashboard instance
+/// invalidates the caches of all of them.
 ///
 /// Marks the table changed: also after a failed write, which may have been committed before
 /// its error arrived (a second invalidation costs one render).
@@ -441,7 +441,7 @@ pub async fn verify_state(db: &Db, now_ms: i64, expiry_ms: i64) -> Result<Verify
 }
 
 /// What the persons list shows of the table beside its rows, read in ONE statement: the
-/// generation (see [`generation`]), the number of persons and the "Verify all" pass (as
+/// generation (bumped by `changed`), the number of persons and the "Verify all" pass (as
 /// [`verify_state`]). The persons page reads it before and after its render (the page cache's
 /// fingerprint) and the render shows the first reading, so a page costs two statements here
 /// instead of six, each a round trip to the database's thread or server.
